@@ -1,13 +1,18 @@
-//! The provider side of the DSP 2025-1 HTTPS binding for the catalog protocol,
+//! The DSP 2025-1 HTTPS bindings: the catalog (provider side), contract
+//! negotiation and transfer process (provider routes and consumer callbacks),
 //! plus the version document and our media context.
 //!
-//! Handlers are thin: they parse, ask the [`CatalogSource`], render with
-//! [`Renderer`] and stream the result.
+//! Handlers are thin: catalog handlers parse, ask the [`CatalogSource`], render
+//! with [`Renderer`] and stream the result; process handlers parse and delegate
+//! to the connector's [`NegotiationHost`] / [`TransferHost`].
 
 mod body;
 mod error;
 mod extract;
+pub mod negotiation;
 pub mod paging;
+mod process;
+pub mod transfer;
 
 use std::sync::Arc;
 
@@ -27,11 +32,35 @@ use crate::catalog::{CatalogSource, ProviderInfo};
 use crate::media_context::{MEDIA_CONTEXT, MEDIA_CONTEXT_PATH};
 use crate::message::catalog::CatalogRequestMessage;
 use crate::message::version::{PROTOCOL_PATH, VersionResponse};
+use crate::negotiation::NegotiationHost;
+use crate::process::Role;
 use crate::render::{Placement, RenderError, Renderer};
+use crate::transfer::TransferHost;
 use paging::{PagePosition, PageQuery, link_value, page_url};
 
 /// Path of the version document.
 pub const VERSION_PATH: &str = "/.well-known/dspace-version";
+
+/// Prefix of the consumer callback routes (negotiation and transfer): the
+/// `callbackAddress` this connector sends is its protocol base URL followed by this.
+pub const CALLBACK_PATH: &str = "/dsp/2025-1/callback";
+
+/// The `callbackAddress` of a connector whose protocol listener is reachable at
+/// `protocol_base_url` (e.g. `https://broadcaster.example`).
+pub fn callback_address(protocol_base_url: &str) -> String {
+    format!("{}{CALLBACK_PATH}", protocol_base_url.trim_end_matches('/'))
+}
+
+/// The address of a connector's DSP 2025-1 endpoints (where providers are sent
+/// requests and consumers initial offers), e.g. `https://distributor.example/dsp/2025-1`.
+pub fn protocol_address(protocol_base_url: &str) -> String {
+    format!("{}{PROTOCOL_PATH}", protocol_base_url.trim_end_matches('/'))
+}
+
+/// The role a route serves, from its const parameter.
+fn role(provider: bool) -> Role {
+    if provider { Role::Provider } else { Role::Consumer }
+}
 
 struct Provider<S> {
     source: S,
@@ -44,6 +73,25 @@ struct Provider<S> {
 /// All DSP routes of the provider, mounted at the root, with default page sizes.
 pub fn protocol_router<S: CatalogSource>(source: S, info: ProviderInfo) -> Router {
     protocol_router_with(source, info, CatalogPaging::default())
+}
+
+/// Every DSP route of the connector: the catalog ([`protocol_router_with`]),
+/// [`negotiation::negotiation_router`] and [`transfer::transfer_router`].
+pub fn protocol_router_full<S, N, T>(
+    source: S,
+    negotiation_host: N,
+    transfer_host: T,
+    info: ProviderInfo,
+    paging: CatalogPaging,
+) -> Router
+where
+    S: CatalogSource,
+    N: NegotiationHost,
+    T: TransferHost,
+{
+    protocol_router_with(source, info, paging)
+        .merge(negotiation::negotiation_router(negotiation_host))
+        .merge(transfer::transfer_router(transfer_host))
 }
 
 /// [`protocol_router`] with the catalog's page sizes chosen by the caller.

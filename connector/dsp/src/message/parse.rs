@@ -53,7 +53,10 @@ pub fn parse_message<T: DspMessage + DeserializeOwned>(body: &[u8]) -> Result<T,
         Some(Value::String(found)) => return Err(MessageError::WrongType { expected, found: found.clone() }),
         Some(other) => return Err(MessageError::WrongType { expected, found: other.to_string() }),
     }
-    serde_json::from_value(value).map_err(|e| MessageError::InvalidMember { expected, detail: e.to_string() })
+    let message: T =
+        serde_json::from_value(value).map_err(|e| MessageError::InvalidMember { expected, detail: e.to_string() })?;
+    message.check().map_err(|detail| MessageError::InvalidMember { expected, detail })?;
+    Ok(message)
 }
 
 #[cfg(test)]

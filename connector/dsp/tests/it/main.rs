@@ -1,5 +1,13 @@
-//! The DSP catalog provider through its real axum router, with an in-memory
-//! catalogue: every response body is checked against the official schemas.
+//! The DSP routers for real: the catalog provider with an in-memory catalogue
+//! (here), negotiations and transfers through the router with the
+//! `MemoryHost` on both sides ([`negotiation`], [`transfer`]), and the client
+//! against routers served on 127.0.0.1 ([`client`]). Every response body is
+//! checked against the official schemas.
+
+mod client;
+mod negotiation;
+mod process;
+mod transfer;
 
 use std::sync::Arc;
 
