@@ -1,0 +1,218 @@
+//! The store seen as a Dataspace Protocol catalog.
+//!
+//! Datasets (ids: see [`ids`]):
+//! - one per offer definition: its *collection* ("all works with an FR FreeTV
+//!   window"), offered under the definition's policy;
+//! - one per work ("versions and rights of work X"), offered under
+//!   - the policy of every offer definition whose selector matches the work, with an
+//!     `@id` unique per (definition, dataset), and
+//!   - one offer per rights window of the work, made by
+//!     `passerelle_policy::offer_for_window`: the Avails window (territories,
+//!     exclusions, dates, license type, languages) becomes ODRL constraints.
+//!
+//! A work with neither is not offered, so the DSP layer leaves it out of the catalog.
+//!
+//! Pages run over collections (by definition id) then works (by work id), using
+//! keyset pagination: the cursor is the last dataset id served, which leads back
+//! to its key without a lookup, so the cost of a page does not depend on the size
+//! of the catalogue.
+
+pub mod ids;
+
+use std::collections::BTreeSet;
+
+use passerelle_dsp::catalog::{CatalogPage, CatalogSource, DatasetEntry, DatasetKind, SourceError};
+use passerelle_media::LanguageTag;
+use passerelle_policy::Policy;
+use serde_json::Value;
+
+use crate::store::{Store, StoreError, StoredOfferDefinition, WorkRecord};
+use ids::DatasetRef;
+
+/// A [`CatalogSource`] over the connector's store.
+#[derive(Debug, Clone)]
+pub struct StoreCatalog {
+    store: Store,
+    participant_id: String,
+}
+
+/// An offer definition ready to be applied: its policy parsed once per request.
+struct LiveDefinition {
+    stored: StoredOfferDefinition,
+    policy: Policy,
+}
+
+impl StoreCatalog {
+    /// `participant_id` is the provider, the assigner of every offer.
+    pub fn new(store: Store, participant_id: impl Into<String>) -> StoreCatalog {
+        StoreCatalog { store, participant_id: participant_id.into() }
+    }
+
+    async fn definitions(&self) -> Result<Vec<LiveDefinition>, SourceError> {
+        let rows = self.store.offer_definitions_with_policies().await.map_err(source_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (stored, document) in rows {
+            match Policy::from_json(&document) {
+                Ok(policy) => out.push(LiveDefinition { stored, policy }),
+                // Stored policies were validated when written; one that no longer parses
+                // (after an upgrade of the policy profile) is skipped, never served half-understood.
+                Err(e) => tracing::warn!(
+                    definition = %stored.definition.id,
+                    policy = %stored.definition.policy_id,
+                    error = %e,
+                    "offer definition skipped: its policy is no longer valid"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    fn offer_from(&self, def: &LiveDefinition, dataset_id: &str) -> Value {
+        let offer_id = ids::definition_offer_id(&def.stored.definition.id, dataset_id);
+        offer_json(def.policy.clone().with_id(&offer_id).with_assigner(&self.participant_id).without_target())
+    }
+
+    fn collection_entry(&self, def: &LiveDefinition) -> DatasetEntry {
+        let d = &def.stored.definition;
+        let id = ids::collection_dataset_id(&d.id);
+        let description =
+            Some(d.description.clone().unwrap_or_else(|| format!("Collection of {}.", d.selector.describe())));
+        DatasetEntry {
+            offers: vec![self.offer_from(def, &id)],
+            id,
+            kind: DatasetKind::Collection,
+            title: d.title.clone(),
+            description,
+            work: None,
+            versions: Vec::new(),
+            rights: Vec::new(),
+            keywords: d.selector.genres.clone(),
+            languages: d.selector.original_languages.clone(),
+            modified: Some(def.stored.updated_at),
+        }
+    }
+
+    fn work_entry(&self, record: WorkRecord, definitions: &[LiveDefinition]) -> DatasetEntry {
+        let id = ids::work_dataset_id(&record.work.id);
+        let mut offers: Vec<Value> = definitions
+            .iter()
+            .filter(|d| d.stored.definition.selector.matches(&record.work, &record.rights))
+            .map(|d| self.offer_from(d, &id))
+            .collect();
+        for window in &record.rights {
+            let offer_id = ids::window_offer_id(&window.id);
+            match passerelle_policy::offer_for_window(window, &offer_id, &id, &self.participant_id) {
+                Ok(policy) => offers.push(offer_json(policy.without_target())),
+                // A window that cannot be expressed (no territory at all) grants nothing to offer.
+                Err(e) => tracing::warn!(window = %window.id, error = %e, "rights window not offered"),
+            }
+        }
+        let languages = content_languages(&record);
+        DatasetEntry {
+            id,
+            kind: DatasetKind::Work,
+            title: record.work.title.clone(),
+            description: record.work.summary.clone(),
+            keywords: record.work.genres.clone(),
+            languages,
+            offers,
+            modified: Some(record.modified),
+            work: Some(record.work),
+            versions: record.versions,
+            rights: record.rights,
+        }
+    }
+}
+
+/// The offer in DSP compact form; DSP requires `@type: Offer` inside a catalog.
+fn offer_json(policy: Policy) -> Value {
+    let mut json = policy.to_json();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("@type".into(), Value::String("Offer".into()));
+    }
+    json
+}
+
+/// Languages a consumer can get: the original, audio and subtitle languages, each once.
+fn content_languages(record: &WorkRecord) -> Vec<LanguageTag> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    let all = record
+        .work
+        .original_language
+        .iter()
+        .chain(record.versions.iter().flat_map(|v| v.audio_languages.iter()))
+        .chain(record.versions.iter().flat_map(|v| v.subtitles.iter().map(|s| &s.language)));
+    for lang in all {
+        if seen.insert(lang.as_str().to_string()) {
+            out.push(lang.clone());
+        }
+    }
+    out
+}
+
+fn source_error(e: StoreError) -> SourceError {
+    match e {
+        StoreError::Database { .. } | StoreError::Open { .. } => SourceError::Unavailable(e.to_string()),
+        other => SourceError::Internal(other.to_string()),
+    }
+}
+
+impl CatalogSource for StoreCatalog {
+    async fn page(&self, cursor: Option<String>, limit: usize) -> Result<CatalogPage, SourceError> {
+        let limit = limit.max(1);
+        let position = match &cursor {
+            None => None,
+            Some(c) => Some(ids::parse_dataset_id(c).ok_or_else(|| SourceError::InvalidCursor(c.clone()))?),
+        };
+        let definitions = self.definitions().await?;
+        // Fetch one entry more than asked to learn whether a next page exists.
+        let wanted = limit + 1;
+        let mut entries = Vec::with_capacity(wanted);
+        let work_after = match &position {
+            Some(DatasetRef::Work(after)) => Some(after.as_str()),
+            Some(DatasetRef::Collection(after)) => {
+                entries.extend(
+                    definitions
+                        .iter()
+                        .filter(|d| d.stored.definition.id.as_str() > after.as_str())
+                        .take(wanted)
+                        .map(|d| self.collection_entry(d)),
+                );
+                None
+            }
+            None => {
+                entries.extend(definitions.iter().take(wanted).map(|d| self.collection_entry(d)));
+                None
+            }
+        };
+        if entries.len() < wanted {
+            let records = self.store.work_records(work_after, wanted - entries.len()).await.map_err(source_error)?;
+            entries.extend(records.into_iter().map(|r| self.work_entry(r, &definitions)));
+        }
+        let next_cursor = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| e.id.clone())
+        } else {
+            None
+        };
+        Ok(CatalogPage { entries, next_cursor })
+    }
+
+    async fn dataset(&self, id: &str) -> Result<Option<DatasetEntry>, SourceError> {
+        let Some(reference) = ids::parse_dataset_id(id) else { return Ok(None) };
+        let definitions = self.definitions().await?;
+        match reference {
+            DatasetRef::Collection(def_id) => {
+                Ok(definitions.iter().find(|d| d.stored.definition.id == def_id).map(|d| self.collection_entry(d)))
+            }
+            DatasetRef::Work(work_id) => {
+                let record = self.store.work_record(&work_id).await.map_err(source_error)?;
+                Ok(record.map(|r| self.work_entry(r, &definitions)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

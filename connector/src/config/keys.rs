@@ -1,0 +1,205 @@
+//! The table of every configuration key: its section, type, default and meaning.
+//!
+//! One table drives validation of the file (unknown keys are refused), the
+//! environment overrides (`PASSERELLE_<SECTION>_<KEY>`) and the documentation
+//! printed by `passerelle run --help`, so the three can never drift apart.
+
+/// The TOML type a key expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Text,
+    Integer,
+    Boolean,
+}
+
+impl KeyKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            KeyKind::Text => "a string",
+            KeyKind::Integer => "an integer",
+            KeyKind::Boolean => "a boolean (true or false)",
+        }
+    }
+}
+
+/// One configuration key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    pub section: &'static str,
+    pub key: &'static str,
+    pub kind: KeyKind,
+    /// Default as shown to the user; `None` when the key is required or has no default.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+impl KeySpec {
+    /// `section.key`, the name used in every error message.
+    pub fn dotted(&self) -> String {
+        format!("{}.{}", self.section, self.key)
+    }
+
+    /// The environment variable that overrides this key.
+    pub fn env_var(&self) -> String {
+        format!("{}{}_{}", super::ENV_PREFIX, self.section.to_ascii_uppercase(), self.key.to_ascii_uppercase())
+    }
+}
+
+const fn key(
+    section: &'static str,
+    key: &'static str,
+    kind: KeyKind,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> KeySpec {
+    KeySpec { section, key, kind, default, doc }
+}
+
+/// Every key the connector understands, in documentation order.
+pub const KEYS: &[KeySpec] = &[
+    key("participant", "name", KeyKind::Text, None, "Display name of the company running this connector (required)."),
+    key(
+        "participant",
+        "role",
+        KeyKind::Text,
+        None,
+        "Role in the data space: distributor, lab, broadcaster or producer (required).",
+    ),
+    key(
+        "participant",
+        "public_url",
+        KeyKind::Text,
+        None,
+        "Base URL under which other participants reach the protocol listener, e.g. https://connector.example.com (required).",
+    ),
+    key(
+        "participant",
+        "id",
+        KeyKind::Text,
+        Some("the public_url"),
+        "Participant id announced in catalogs and offers (becomes a did:web with the identity work).",
+    ),
+    key(
+        "protocol",
+        "bind",
+        KeyKind::Text,
+        Some("0.0.0.0:<port of public_url, or 8181>"),
+        "Socket address of the public protocol listener (Dataspace Protocol routes). Port 0 picks a free port.",
+    ),
+    key(
+        "management",
+        "bind",
+        KeyKind::Text,
+        Some("127.0.0.1:8182"),
+        "Socket address of the management listener (/api/v1, /health). Must be loopback unless allow_remote = true.",
+    ),
+    key(
+        "management",
+        "allow_remote",
+        KeyKind::Boolean,
+        Some("false"),
+        "Allow a non-loopback management bind address (put TLS and a firewall in front of it).",
+    ),
+    key(
+        "management",
+        "api_key_file",
+        KeyKind::Text,
+        Some("secrets/management-api-key"),
+        "File holding the management API key (mode 0600). Used when management.api_key is not set.",
+    ),
+    key(
+        "management",
+        "api_key",
+        KeyKind::Text,
+        None,
+        "The management API key itself; meant for the environment (PASSERELLE_MANAGEMENT_API_KEY), wins over api_key_file.",
+    ),
+    key(
+        "store",
+        "path",
+        KeyKind::Text,
+        Some("data/passerelle.db"),
+        "SQLite database file (created if missing). Ignored when store.url is set.",
+    ),
+    key("store", "url", KeyKind::Text, None, "Database URL: sqlite://<file> or sqlite::memory:. Wins over store.path."),
+    key(
+        "keys",
+        "signing_key_file",
+        KeyKind::Text,
+        Some("secrets/signing-key.jwk"),
+        "ES256 private signing key as a JWK (mode 0600), written by `passerelle init`.",
+    ),
+    key(
+        "catalog",
+        "page_size",
+        KeyKind::Integer,
+        Some("50"),
+        "Datasets per DSP catalog page when the request names no limit (1 to 1000; a request may ask for up to 1000).",
+    ),
+    key(
+        "log",
+        "filter",
+        KeyKind::Text,
+        Some("info"),
+        "Log filter in tracing-subscriber EnvFilter syntax, e.g. `info,passerelle_connector=debug` (RUST_LOG, when set, wins).",
+    ),
+    key("log", "format", KeyKind::Text, Some("text"), "Log line format on stderr: text or json."),
+];
+
+/// Looks a key up by section and name.
+pub fn find(section: &str, key: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.section == section && k.key == key)
+}
+
+/// The sections, in documentation order, without duplicates.
+pub fn sections() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for k in KEYS {
+        if !out.contains(&k.section) {
+            out.push(k.section);
+        }
+    }
+    out
+}
+
+/// Human documentation of every key and its environment variable (for `--help`).
+pub fn reference() -> String {
+    let mut out = String::from("Configuration keys (file section.key / environment variable, default):\n");
+    for k in KEYS {
+        let default = k.default.map(|d| format!(" [default: {d}]")).unwrap_or_default();
+        out.push_str(&format!("  {:<28} {}{}\n      {}\n", k.dotted(), k.env_var(), default, k.doc));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_documented() {
+        for (i, a) in KEYS.iter().enumerate() {
+            assert!(!a.doc.is_empty(), "{} has no documentation", a.dotted());
+            for b in &KEYS[i + 1..] {
+                assert!(a.dotted() != b.dotted(), "{} is declared twice", a.dotted());
+                assert!(a.env_var() != b.env_var(), "{} and {} share an env var", a.dotted(), b.dotted());
+            }
+        }
+    }
+
+    #[test]
+    fn env_var_names_follow_the_section_key_rule() {
+        let k = find("management", "api_key").map(|k| k.env_var());
+        assert_eq!(k.as_deref(), Some("PASSERELLE_MANAGEMENT_API_KEY"));
+        let k = find("protocol", "bind").map(|k| k.env_var());
+        assert_eq!(k.as_deref(), Some("PASSERELLE_PROTOCOL_BIND"));
+    }
+
+    #[test]
+    fn reference_mentions_every_key_and_variable() {
+        let text = reference();
+        for k in KEYS {
+            assert!(text.contains(&k.dotted()) && text.contains(&k.env_var()), "{} missing", k.dotted());
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The Passerelle connector: everything one participant of a media data space runs
+//! next to its MAM.
+//!
+//! - [`config`]: `passerelle.toml` and its `PASSERELLE_<SECTION>_<KEY>` overrides;
+//! - [`secrets`]: the management API key and the ES256 signing key (files mode 0600);
+//! - [`setup`]: what `passerelle init` writes;
+//! - [`store`]: persistence (SQLite today, behind a backend-neutral [`store::Store`]);
+//! - [`import`]: MAM files → store, through `passerelle-mam`, with a per-file report;
+//! - [`offers`]: offer definitions and their work selectors;
+//! - [`catalog`]: the store seen as a DSP catalog (datasets, offers, ids);
+//! - [`api`]: the management REST API (OpenAPI, API-key auth, typed errors);
+//! - [`server`]: the two listeners (public protocol, private management) and shutdown.
+//!
+//! The `passerelle` binary only parses its command line and calls into this crate.
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod import;
+pub mod offers;
+pub mod secrets;
+pub mod server;
+pub mod setup;
+pub mod store;

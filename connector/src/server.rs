@@ -1,0 +1,234 @@
+//! The running connector: two listeners and an orderly stop.
+//!
+//! - **protocol** (public): the Dataspace Protocol routes of `passerelle-dsp`
+//!   over the store's catalog. Plain HTTP for now; TLS (rustls) and DCP
+//!   authentication wrap this listener in the identity work — see
+//!   [`Bound::serve`], where the protocol router is served.
+//! - **management** (private, loopback by default): the API of [`crate::api`].
+//!
+//! [`Connector::bind`] binds both sockets first, so the caller can announce the
+//! real addresses (port 0 picks free ports) before serving starts.
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use passerelle_dsp::CatalogPaging;
+use passerelle_dsp::catalog::ProviderInfo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{ApiState, management_router};
+use crate::catalog::StoreCatalog;
+use crate::config::{ApiKeySource, Config};
+use crate::secrets::{ApiKey, SecretError, SigningKey};
+use crate::store::{Store, StoreError};
+
+/// How long in-flight requests may take to finish after a stop signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest page a catalog request may ask for.
+const MAX_CATALOG_PAGE: usize = 1000;
+
+/// Why the connector cannot start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr} ({key}): {source}; choose another address or stop what uses it")]
+    Bind { addr: SocketAddr, key: &'static str, source: std::io::Error },
+    #[error("the {listener} listener failed: {source}")]
+    Serve { listener: &'static str, source: std::io::Error },
+}
+
+/// A connector whose configuration, keys and store are loaded, not yet listening.
+#[derive(Debug)]
+pub struct Connector {
+    config: Config,
+    store: Store,
+    api_key: ApiKey,
+    signing_key: SigningKey,
+}
+
+impl Connector {
+    /// Reads the keys and opens (and migrates) the store.
+    pub async fn prepare(config: Config) -> Result<Connector, ServerError> {
+        let api_key = match &config.management.api_key {
+            ApiKeySource::Inline(key) => key.clone(),
+            ApiKeySource::File(path) => ApiKey::read(path)?,
+        };
+        let signing_key = SigningKey::read(&config.signing_key_file)?;
+        let store = Store::open(&config.store).await?;
+        Ok(Connector { config, store, api_key, signing_key })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The participant's signing key (used by the identity work: DID document, tokens).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.signing_key
+    }
+
+    /// The protocol router: DSP catalog over the store.
+    pub fn protocol_router(&self) -> Router {
+        let participant = &self.config.participant;
+        let base = participant.protocol_base_url();
+        let info = ProviderInfo {
+            participant_id: participant.id.clone(),
+            catalog_id: format!("{base}/dsp/2025-1/catalog"),
+            protocol_base_url: base,
+        };
+        let paging = CatalogPaging {
+            default_limit: self.config.catalog_page_size,
+            max_limit: MAX_CATALOG_PAGE.max(self.config.catalog_page_size),
+        };
+        let source = StoreCatalog::new(self.store.clone(), participant.id.clone());
+        passerelle_dsp::protocol_router_with(source, info, paging).layer(middleware::from_fn(log_request))
+    }
+
+    /// The management router.
+    pub fn management_router(&self) -> Router {
+        management_router(ApiState::new(self.store.clone(), self.api_key.clone()))
+            .layer(middleware::from_fn(log_request))
+    }
+
+    /// Binds both listeners.
+    pub async fn bind(self) -> Result<Bound, ServerError> {
+        let protocol = bind(self.config.protocol_bind, "protocol.bind").await?;
+        let management = bind(self.config.management.bind, "management.bind").await?;
+        Ok(Bound { connector: self, protocol, management })
+    }
+}
+
+async fn bind(addr: SocketAddr, key: &'static str) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, key, source })
+}
+
+/// A connector with both sockets bound.
+#[derive(Debug)]
+pub struct Bound {
+    connector: Connector,
+    protocol: TcpListener,
+    management: TcpListener,
+}
+
+impl Bound {
+    pub fn protocol_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.protocol.local_addr().map_err(|source| ServerError::Serve { listener: "protocol", source })
+    }
+
+    pub fn management_addr(&self) -> Result<SocketAddr, ServerError> {
+        self.management.local_addr().map_err(|source| ServerError::Serve { listener: "management", source })
+    }
+
+    /// Serves both listeners until `shutdown` completes, then lets in-flight requests finish
+    /// (up to 10 s) and closes the store.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let Bound { connector, protocol, management } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            // An error means the sender is gone, which also means: stop.
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+
+        // The TLS seam: the identity work replaces this plain-TCP serve with a rustls acceptor.
+        let protocol_server = axum::serve(protocol, connector.protocol_router())
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future();
+        let management_server = axum::serve(management, connector.management_router())
+            .with_graceful_shutdown(stopped(stop_rx))
+            .into_future();
+        let mut protocol_task = tokio::spawn(protocol_server);
+        let mut management_task = tokio::spawn(management_server);
+
+        let early = tokio::select! {
+            _ = shutdown => None,
+            r = &mut protocol_task => Some(("protocol", r)),
+            r = &mut management_task => Some(("management", r)),
+        };
+        tracing::info!("stopping: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+        let result = match early {
+            Some((listener, result)) => flatten(listener, result),
+            None => {
+                let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+                    let p = flatten("protocol", (&mut protocol_task).await);
+                    let m = flatten("management", (&mut management_task).await);
+                    p.and(m)
+                })
+                .await;
+                drained.unwrap_or_else(|_| {
+                    tracing::warn!("requests still running after {DRAIN_TIMEOUT:?}; closing them");
+                    protocol_task.abort();
+                    management_task.abort();
+                    Ok(())
+                })
+            }
+        };
+        connector.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+fn flatten(
+    listener: &'static str,
+    result: Result<Result<(), std::io::Error>, tokio::task::JoinError>,
+) -> Result<(), ServerError> {
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(source)) => Err(ServerError::Serve { listener, source }),
+        Err(join) => Err(ServerError::Serve { listener, source: std::io::Error::other(join.to_string()) }),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = terminate => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// One log line per request: method, path, status, time. Headers (API keys) and bodies are never logged.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let micros = started.elapsed().as_micros() as u64;
+    if response.status().is_server_error() {
+        tracing::warn!(%method, %path, status, micros, "request");
+    } else {
+        tracing::info!(%method, %path, status, micros, "request");
+    }
+    response
+}
