@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::Extension;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_TYPE, HeaderValue, LINK};
@@ -107,8 +108,10 @@ pub fn protocol_router_with<S: CatalogSource>(source: S, info: ProviderInfo, pag
         .with_state(provider)
 }
 
-async fn version() -> Json<VersionResponse> {
-    Json(VersionResponse::current())
+/// The version document: [`VersionResponse::current`], unless the connector layered its own
+/// (`Router::layer(axum::Extension(document))`), e.g. with the `auth` profile of its identity layer.
+async fn version(document: Option<Extension<VersionResponse>>) -> Json<VersionResponse> {
+    Json(document.map(|Extension(document)| document).unwrap_or_else(VersionResponse::current))
 }
 
 async fn media_context() -> impl IntoResponse {

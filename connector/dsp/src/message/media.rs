@@ -148,4 +148,10 @@ pub struct RightsWindowSummary {
     pub start: Option<OffsetDateTime>,
     #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
     pub end: Option<OffsetDateTime>,
+    /// Languages the window allows (BCP 47); absent = not restricted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub language: Vec<String>,
+    /// Avails FormatProfile (`SD`, `HD`, `UHD`): two windows often differ only by it.
+    #[serde(rename = "formatProfile", default, skip_serializing_if = "Option::is_none")]
+    pub format_profile: Option<String>,
 }

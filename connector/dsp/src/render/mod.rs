@@ -268,6 +268,8 @@ pub fn rights_summary(window: &RightsWindow) -> RightsWindowSummary {
         excluded_territory: window.excluded_territories.iter().map(|t| t.to_string()).collect(),
         start: window.start,
         end: window.end,
+        language: window.languages.iter().map(|l| l.to_string()).collect(),
+        format_profile: window.format_profile.clone(),
     }
 }
 

@@ -110,7 +110,7 @@ fn windows() -> Vec<RightsWindow> {
             excluded_territories: vec![],
             start: Some(datetime!(2026-01-01 00:00 UTC)),
             end: Some(datetime!(2027-01-01 00:00 UTC)),
-            languages: vec![],
+            languages: vec![lang("fr")],
             holdback_languages: vec![],
             format_profile: Some("HD".into()),
         },
@@ -233,7 +233,8 @@ fn a_work_dataset_maps_every_media_field() {
         v["rightsWindow"],
         json!([
             {"@type": "RightsWindow", "licenseType": "SVOD", "territory": ["FR", "BE"],
-             "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"},
+             "start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z",
+             "language": ["fr"], "formatProfile": "HD"},
             {"@type": "RightsWindow", "licenseType": "FreeTV", "territory": ["CH"], "excludedTerritory": ["LI"]}
         ])
     );
