@@ -8,11 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use passerelle_connector::authority::{self, AuthorityInit, AuthorityService, AuthoritySettings};
 use passerelle_connector::config::{Config, LogFormat};
+use passerelle_connector::identity::{self, SelfDescription};
 use passerelle_connector::import::{self, EXIT_FATAL, ImportReport};
 use passerelle_connector::server::{self, Connector};
 use passerelle_connector::setup::{self, InitOptions};
 use passerelle_connector::store::Store;
+use passerelle_identity::keys::Algorithm;
 
 const ABOUT: &str = "Data-space connector for film and TV metadata";
 
@@ -75,6 +78,112 @@ enum Command {
                       passerelle import --config ./acme/passerelle.toml --json avails.xlsx > report.json"
     )]
     Import(ImportArgs),
+    /// The participant's identity: DID, keys, credentials, onboarding, key rotation.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// Run a data-space authority: onboarding, membership credentials, revocation.
+    #[command(subcommand)]
+    Authority(AuthorityCommand),
+    /// Agreements (contracts) this connector made or holds, read from its store.
+    #[command(subcommand)]
+    Contracts(ContractsCommand),
+    /// Contract negotiations (both roles) with their state and why a stalled one is stalled.
+    Negotiations(ListArgs),
+    /// Transfer processes (both roles) with their state and why a stalled one is stalled.
+    Transfers(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ContractsCommand {
+    /// Every agreement: id, side, dataset, parties, negotiation state, signing time.
+    List(ListArgs),
+    /// One agreement (by id) or negotiation (by pid) with its full history and status.
+    Show {
+        /// Agreement id or negotiation pid.
+        id: String,
+        #[command(flatten)]
+        list: ListArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentityCommand {
+    /// Print the DID, the published keys (kid, algorithm) and the held credentials (type, issuer, expiry).
+    /// Private keys are never printed.
+    Show {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a fresh signing key; the previous key stays in the DID document until retired.
+    #[command(long_about = "Generate a new signing key (new kid) and make it the signing key. The previous key stays \
+                      published in the DID document so that what it signed still verifies; self-issued credentials \
+                      are re-signed with the new key. Restart the connector to use the new key. Later, remove the \
+                      old key with `passerelle identity rotate-key --retire=OLD_KID`.")]
+    RotateKey {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Algorithm of the new key (default: that of the current key): es256 or eddsa.
+        #[arg(long, value_name = "ALG")]
+        key_algorithm: Option<String>,
+        /// Instead of rotating, remove this (older) key from the DID document.
+        // Key ids are base64url thumbprints and may start with `-`.
+        #[arg(long, value_name = "KID", allow_hyphen_values = true)]
+        retire: Option<String>,
+    },
+    /// Ask the data-space authority for a membership credential (the connector must be running).
+    Onboard {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Public URL of the authority, e.g. https://authority.example.
+        #[arg(long, value_name = "URL")]
+        authority: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthorityCommand {
+    /// Create an authority folder: authority.toml, signing key and admin API key (mode 0600).
+    Init {
+        /// Folder of the authority (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Name of the data space's authority.
+        #[arg(long)]
+        name: String,
+        /// URL under which participants reach the authority (its did:web is derived from it).
+        #[arg(long, value_name = "URL")]
+        public_url: String,
+        /// Signing key algorithm: es256 (default) or eddsa.
+        #[arg(long, value_name = "ALG", default_value = "es256")]
+        key_algorithm: String,
+        /// Replace an existing configuration and its keys (members are kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Serve the authority until SIGINT or SIGTERM.
+    #[command(
+        long_about = "Serve the authority. Once both listeners are bound it prints exactly two lines on standard \
+                      output:\n  public listening on http://ADDR:PORT\n  management listening on http://ADDR:PORT\n\
+                      Public: the DID document, POST /onboarding, GET /status/{revocation,suspension}. Management \
+                      (X-Api-Key from secrets/admin-api-key): GET /members, POST /members/{id}/revoke|suspend|reinstate."
+    )]
+    Run {
+        /// Authority configuration file.
+        #[arg(long, value_name = "FILE", default_value = "authority.toml")]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +207,22 @@ struct InitArgs {
     /// published until you define offers through the management API.
     #[arg(long)]
     no_default_offer: bool,
+    /// Signing key algorithm: es256 (default) or eddsa.
+    #[arg(long, value_name = "ALG", default_value = "es256")]
+    key_algorithm: String,
+    /// Legal name for the self-issued gx:LegalPerson credential (default: --name).
+    #[arg(long)]
+    legal_name: Option<String>,
+    /// Registration number as KIND:VALUE, KIND one of vatID, local, EORI, EUID, LEI (e.g. vatID:FR40303265045).
+    /// With --country, init writes the self-issued LegalPerson, registration-number and gx:Issuer credentials.
+    #[arg(long, value_name = "KIND:VALUE", requires = "country")]
+    registration_number: Option<String>,
+    /// Country of registration (ISO 3166-1 alpha-2, e.g. FR).
+    #[arg(long, value_name = "CC", requires = "registration_number")]
+    country: Option<String>,
+    /// Street address of the legal address.
+    #[arg(long)]
+    address: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +262,14 @@ fn main() -> ExitCode {
             Command::Init(args) => run_init(args).await,
             Command::Run(args) => run_connector(args).await,
             Command::Import(args) => run_import(args).await,
+            Command::Identity(command) => run_identity(command).await,
+            Command::Authority(command) => run_authority(command).await,
+            Command::Contracts(ContractsCommand::List(args)) => run_report(args, None, Report::Contracts).await,
+            Command::Contracts(ContractsCommand::Show { id, list }) => {
+                run_report(list, Some(id), Report::Contracts).await
+            }
+            Command::Negotiations(args) => run_report(args, None, Report::Negotiations).await,
+            Command::Transfers(args) => run_report(args, None, Report::Transfers).await,
         }
     });
     match code {
@@ -168,8 +301,27 @@ fn init_logging(config: &Config) {
     }
 }
 
+fn key_algorithm(name: &str) -> anyhow::Result<Algorithm> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "es256" => Ok(Algorithm::Es256),
+        "eddsa" | "ed25519" => Ok(Algorithm::EdDsa),
+        other => Err(anyhow::anyhow!("`{other}` is not a key algorithm; use es256 or eddsa")),
+    }
+}
+
 async fn run_init(args: InitArgs) -> anyhow::Result<i32> {
+    let self_description = match (&args.registration_number, &args.country) {
+        (Some(number), Some(country)) => Some(SelfDescription::parse(
+            args.legal_name.as_deref().unwrap_or(&args.name),
+            number,
+            country,
+            args.address.as_deref(),
+        )?),
+        _ => None,
+    };
     let options = InitOptions {
+        key_algorithm: key_algorithm(&args.key_algorithm)?,
+        self_description,
         dir: args.dir,
         name: args.name,
         role: args.role,
@@ -181,10 +333,17 @@ async fn run_init(args: InitArgs) -> anyhow::Result<i32> {
     println!("configuration: {}", out.config_file.display());
     println!("management API key: {} (send it as X-Api-Key)", out.api_key_file.display());
     println!(
-        "signing key: {} (ES256, kid {})",
+        "signing key: {} ({}, kid {})",
         out.signing_key_file.display(),
+        options.key_algorithm.name(),
         out.signing_key_id.as_deref().unwrap_or("-")
     );
+    println!("DID: {}", out.did);
+    if out.credentials.is_empty() {
+        println!("credentials: none (pass --registration-number and --country to self-describe)");
+    } else {
+        println!("credentials: {} (self-issued)", out.credentials.join(", "));
+    }
     match &out.store {
         passerelle_connector::config::StoreLocation::SqliteFile(p) => println!("database: {}", p.display()),
         passerelle_connector::config::StoreLocation::SqliteMemory => println!("database: in memory"),
@@ -270,4 +429,122 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<i32> {
         println!("{}", report.summary());
     }
     Ok(report.exit_code())
+}
+
+async fn run_identity(command: IdentityCommand) -> anyhow::Result<i32> {
+    match command {
+        IdentityCommand::Show { config, json } => {
+            let config = Config::load(&config.config)?;
+            let report = identity::show(&config)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
+            }
+        }
+        IdentityCommand::RotateKey { config, key_algorithm: algorithm, retire } => {
+            let config = Config::load(&config.config)?;
+            init_logging(&config);
+            match retire {
+                Some(kid) => {
+                    let retired = identity::retire_key(&config, &kid)?;
+                    println!("retired key {} ({}); it is no longer in the DID document", retired.kid, retired.alg);
+                }
+                None => {
+                    let algorithm = algorithm.as_deref().map(key_algorithm).transpose()?;
+                    let rotation = identity::rotate_key(&config, algorithm)?;
+                    println!("new signing key: {} ({})", rotation.new_kid, rotation.algorithm);
+                    println!("previous key {} stays published until retired", rotation.previous_kid);
+                    if !rotation.resigned.is_empty() {
+                        println!("re-signed: {}", rotation.resigned.join(", "));
+                    }
+                    println!("restart the connector to sign with the new key; later retire the old one with:");
+                    println!(
+                        "  passerelle identity rotate-key --config {} --retire={}",
+                        config.file.display(),
+                        rotation.previous_kid
+                    );
+                }
+            }
+        }
+        IdentityCommand::Onboard { config, authority } => {
+            let config = Config::load(&config.config)?;
+            init_logging(&config);
+            let membership = identity::onboarding::onboard(&config, &authority).await?;
+            println!("member of {} as {}", membership.authority, membership.role);
+            println!("membership credential: {} ({})", membership.credential_id, membership.file);
+        }
+    }
+    Ok(0)
+}
+
+async fn run_authority(command: AuthorityCommand) -> anyhow::Result<i32> {
+    match command {
+        AuthorityCommand::Init { dir, name, public_url, key_algorithm: algorithm, force } => {
+            let out = authority::init(&AuthorityInit {
+                dir,
+                name,
+                public_url,
+                algorithm: key_algorithm(&algorithm)?,
+                force,
+            })?;
+            println!("configuration: {}", out.config_file.display());
+            println!("DID: {}", out.did);
+            println!("signing key kid: {}", out.signing_kid);
+            println!("admin API key: {} (send it as X-Api-Key)", out.api_key_file.display());
+            println!("participants trust it with: [trust] membership = \"{}\"", out.did);
+            println!("next: passerelle authority run --config {}", out.config_file.display());
+        }
+        AuthorityCommand::Run { config } => {
+            let settings = AuthoritySettings::load(&config)?;
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .try_init();
+            let bound = AuthorityService::prepare(settings)?.bind().await?;
+            let (public, management) = (bound.public_addr()?, bound.management_addr()?);
+            {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "public listening on http://{public}")?;
+                writeln!(out, "management listening on http://{management}")?;
+                out.flush()?;
+            }
+            tracing::info!(%public, %management, "authority started");
+            bound.serve(server::shutdown_signal()).await?;
+        }
+    }
+    Ok(0)
+}
+
+enum Report {
+    Contracts,
+    Negotiations,
+    Transfers,
+}
+
+/// Reads the store directly (the connector may be running or not) and prints a report.
+async fn run_report(args: ListArgs, id: Option<String>, report: Report) -> anyhow::Result<i32> {
+    let config = Config::load(&args.config.config)?;
+    init_logging(&config);
+    let store = Store::open(&config.store).await?;
+    let processes = passerelle_connector::contracts::Processes::new(
+        store.clone(),
+        &config.participant.id,
+        &config.participant.protocol_base_url(),
+    );
+    let text = match (report, id) {
+        (Report::Contracts, Some(id)) => processes.contract_report(&id, args.json).await,
+        (Report::Contracts, None) => processes.contracts_report(args.json).await,
+        (Report::Negotiations, _) => processes.negotiations_report(args.json).await,
+        (Report::Transfers, _) => processes.transfers_report(args.json).await,
+    };
+    store.close().await;
+    print!("{}", text?);
+    if args.json {
+        println!();
+    }
+    Ok(0)
 }

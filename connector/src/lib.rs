@@ -9,16 +9,26 @@
 //! - [`offers`]: offer definitions and their work selectors;
 //! - [`catalog`]: the store seen as a DSP catalog (datasets, offers, ids);
 //! - [`api`]: the management REST API (OpenAPI, API-key auth, typed errors);
-//! - [`server`]: the two listeners (public protocol, private management) and shutdown.
+//! - [`contracts`], [`transfers`], [`outbox`], [`dataplane`]: DSP negotiations, agreements and transfers,
+//!   persisted before they are acknowledged, sent with retries, and the `/data/…` endpoints;
+//! - [`server`]: the two listeners (public protocol, private management) and shutdown;
+//! - [`identity`]: the participant's did:web, keys, credentials and DCP on the protocol listener;
+//! - [`authority`]: the data-space authority service (`passerelle authority`).
 //!
 //! The `passerelle` binary only parses its command line and calls into this crate.
 
 pub mod api;
+pub mod authority;
 pub mod catalog;
 pub mod config;
+pub mod contracts;
+pub mod dataplane;
+pub mod identity;
 pub mod import;
 pub mod offers;
+pub mod outbox;
 pub mod secrets;
 pub mod server;
 pub mod setup;
 pub mod store;
+pub mod transfers;

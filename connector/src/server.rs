@@ -19,13 +19,18 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use passerelle_dsp::CatalogPaging;
 use passerelle_dsp::catalog::ProviderInfo;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::{ApiState, management_router};
 use crate::catalog::StoreCatalog;
 use crate::config::{ApiKeySource, Config};
-use crate::secrets::{ApiKey, SecretError, SigningKey};
+use crate::contracts::Processes;
+use crate::identity::services::IdentityServices;
+use crate::identity::visibility::VisibleCatalog;
+use crate::identity::{IdentityError, ParticipantIdentity};
+use crate::secrets::{ApiKey, SecretError};
 use crate::store::{Store, StoreError};
 
 /// How long in-flight requests may take to finish after a stop signal.
@@ -40,6 +45,8 @@ pub enum ServerError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
     #[error("cannot listen on {addr} ({key}): {source}; choose another address or stop what uses it")]
     Bind { addr: SocketAddr, key: &'static str, source: std::io::Error },
     #[error("the {listener} listener failed: {source}")]
@@ -52,7 +59,9 @@ pub struct Connector {
     config: Config,
     store: Store,
     api_key: ApiKey,
-    signing_key: SigningKey,
+    identity: IdentityServices,
+    /// Negotiations, agreements and transfers (store-backed DSP hosts and their outbox).
+    processes: Processes,
 }
 
 impl Connector {
@@ -62,18 +71,35 @@ impl Connector {
             ApiKeySource::Inline(key) => key.clone(),
             ApiKeySource::File(path) => ApiKey::read(path)?,
         };
-        let signing_key = SigningKey::read(&config.signing_key_file)?;
+        let identity = IdentityServices::new(ParticipantIdentity::load(&config)?)?;
         let store = Store::open(&config.store).await?;
-        Ok(Connector { config, store, api_key, signing_key })
+        let processes = Processes::with_tokens(
+            store.clone(),
+            &config.participant.id,
+            &config.participant.protocol_base_url(),
+            identity.token_source(),
+        );
+        Ok(Connector { config, store, api_key, identity, processes })
     }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// The participant's signing key (used by the identity work: DID document, tokens).
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.signing_key
+    /// The negotiation and transfer host.
+    pub fn processes(&self) -> &Processes {
+        &self.processes
+    }
+
+    /// The participant's signing key (the newest published key).
+    pub fn signing_key(&self) -> &passerelle_identity::keys::KeyPair {
+        self.identity.identity().signing_key()
+    }
+
+    /// DID document, credential service, DCP verifier and the outgoing token source
+    /// (`identity().token_source()` for a `DspClient`).
+    pub fn identity(&self) -> &IdentityServices {
+        &self.identity
     }
 
     /// The protocol router: DSP catalog over the store.
@@ -89,14 +115,37 @@ impl Connector {
             default_limit: self.config.catalog_page_size,
             max_limit: MAX_CATALOG_PAGE.max(self.config.catalog_page_size),
         };
-        let source = StoreCatalog::new(self.store.clone(), participant.id.clone());
-        passerelle_dsp::protocol_router_with(source, info, paging).layer(middleware::from_fn(log_request))
+        let source = VisibleCatalog::new(StoreCatalog::new(self.store.clone(), participant.id.clone()));
+        let dsp =
+            passerelle_dsp::protocol_router_full(source, self.processes.clone(), self.processes.clone(), info, paging);
+        // DCP in front of the DSP routes; the DID document and credential service beside them.
+        self.identity
+            .protect(dsp)
+            .layer(axum::Extension(self.version_document()))
+            .merge(self.identity.public_router())
+            // The data plane authenticates with transfer tokens, not DCP.
+            .merge(crate::dataplane::router(self.processes.clone()))
+            .layer(middleware::from_fn(log_request))
+    }
+
+    /// The dspace-version document: with DCP on, it announces the `auth` profile and `did:web` identifiers.
+    fn version_document(&self) -> passerelle_dsp::message::version::VersionResponse {
+        let mut document = passerelle_dsp::message::version::VersionResponse::current();
+        for version in &mut document.protocol_versions {
+            version.identifier_type = Some("did:web".into());
+            if self.config.identity.dcp_enabled {
+                version.auth = serde_json::from_value(passerelle_identity::dcp::dsp_auth()).ok();
+            }
+        }
+        document
     }
 
     /// The management router.
     pub fn management_router(&self) -> Router {
-        management_router(ApiState::new(self.store.clone(), self.api_key.clone()))
-            .layer(middleware::from_fn(log_request))
+        management_router(
+            ApiState::new(self.store.clone(), self.api_key.clone()).with_processes(self.processes.clone()),
+        )
+        .layer(middleware::from_fn(log_request))
     }
 
     /// Binds both listeners.
@@ -104,6 +153,14 @@ impl Connector {
         let protocol = bind(self.config.protocol_bind, "protocol.bind").await?;
         let management = bind(self.config.management.bind, "management.bind").await?;
         Ok(Bound { connector: self, protocol, management })
+    }
+}
+
+/// Responses are written in few, large writes; without TCP_NODELAY the last small
+/// write of a response waits for the peer's delayed ACK (~40 ms on Linux).
+fn no_delay(tcp: &mut tokio::net::TcpStream) {
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!("could not set TCP_NODELAY: {e}");
     }
 }
 
@@ -139,12 +196,13 @@ impl Bound {
         };
 
         // The TLS seam: the identity work replaces this plain-TCP serve with a rustls acceptor.
-        let protocol_server = axum::serve(protocol, connector.protocol_router())
+        let protocol_server = axum::serve(protocol.tap_io(no_delay), connector.protocol_router())
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
-        let management_server = axum::serve(management, connector.management_router())
-            .with_graceful_shutdown(stopped(stop_rx))
+        let management_server = axum::serve(management.tap_io(no_delay), connector.management_router())
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
+        let outbox_task = tokio::spawn(crate::outbox::run(connector.processes.clone(), stop_rx.clone()));
         let mut protocol_task = tokio::spawn(protocol_server);
         let mut management_task = tokio::spawn(management_server);
 
@@ -172,6 +230,11 @@ impl Bound {
                 })
             }
         };
+        if tokio::time::timeout(DRAIN_TIMEOUT, outbox_task).await.is_err() {
+            tracing::warn!(
+                "the outbox is still sending after {DRAIN_TIMEOUT:?}; pending messages are sent after the next start"
+            );
+        }
         connector.store.close().await;
         tracing::info!("stopped");
         result
@@ -218,7 +281,7 @@ pub async fn shutdown_signal() {
 }
 
 /// One log line per request: method, path, status, time. Headers (API keys) and bodies are never logged.
-async fn log_request(request: Request, next: Next) -> Response {
+pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let started = Instant::now();

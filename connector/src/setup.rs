@@ -1,8 +1,9 @@
 //! `passerelle init`: a ready-to-run connector folder.
 //!
-//! Writes `passerelle.toml`, a fresh management API key and ES256 signing key
-//! (files mode 0600 under `secrets/`, folder 0700) and creates the database with
-//! its schema. An existing configuration is never replaced without `force`; with
+//! Writes `passerelle.toml`, a fresh management API key and signing key (ES256, or
+//! EdDSA on request; files mode 0600 under `secrets/`, folder 0700) and creates the
+//! database with its schema. Given a legal name, registration number and country it
+//! also writes the self-issued credentials under `identity/credentials/`. An existing configuration is never replaced without `force`; with
 //! `force` the configuration and both keys are replaced, the database is kept.
 //!
 //! Unless told otherwise, init also seeds a default offer so that imported works
@@ -16,9 +17,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use passerelle_identity::keys::{Algorithm, KeyPair};
+
 use crate::config::{self, ApiKeySource, Config, ConfigError, NewConfig, Role, StoreLocation};
+use crate::identity::{IdentityError, SelfDescription};
 use crate::offers::{OfferDefinition, Selector};
-use crate::secrets::{self, ApiKey, SecretError, SigningKey};
+use crate::secrets::{self, ApiKey, SecretError};
 use crate::store::{Store, StoreError};
 
 /// What to initialise.
@@ -32,6 +36,11 @@ pub struct InitOptions {
     pub force: bool,
     /// Seed the default policy and offer definition (see the module docs).
     pub default_offer: bool,
+    /// Algorithm of the signing key: ES256 by default, EdDSA (Ed25519) on request.
+    pub key_algorithm: Algorithm,
+    /// Legal name, registration number and country: when given, the self-issued
+    /// gx:LegalPerson, registration-number and gx:Issuer credentials are written.
+    pub self_description: Option<SelfDescription>,
 }
 
 /// Id of the policy seeded by `init`.
@@ -46,6 +55,10 @@ pub struct InitOutcome {
     pub api_key_file: PathBuf,
     pub signing_key_file: PathBuf,
     pub signing_key_id: Option<String>,
+    /// The participant's did:web (its participant id).
+    pub did: String,
+    /// Files of the self-issued credentials written (empty without a self-description).
+    pub credentials: Vec<String>,
     pub store: StoreLocation,
     /// True when the default offer was written by this run.
     pub seeded_default_offer: bool,
@@ -64,6 +77,8 @@ pub enum InitError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
 }
 
 /// Creates (or with `force` replaces) a connector folder.
@@ -85,8 +100,17 @@ pub async fn init(options: &InitOptions) -> Result<InitOutcome, InitError> {
         ApiKeySource::Inline(_) => config_file.with_file_name("secrets/management-api-key"),
     };
     secrets::write_secret_file(&api_key_file, ApiKey::generate()?.expose(), options.force)?;
-    let signing_key = SigningKey::generate()?;
-    secrets::write_signing_key(&config.signing_key_file, &signing_key, options.force)?;
+    let signing_key = KeyPair::generate(options.key_algorithm).map_err(|e| IdentityError::Key(e.to_string()))?;
+    if let Some(dir) = config.signing_key_file.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| InitError::Io { path: dir.to_path_buf(), source })?;
+    }
+    signing_key
+        .write_jwk_file(&config.signing_key_file, options.force)
+        .map_err(|e| IdentityError::Key(e.to_string()))?;
+    let credentials = match &options.self_description {
+        Some(description) => crate::identity::self_describe(&config, description)?,
+        None => Vec::new(),
+    };
 
     let store = Store::open(&config.store).await?;
     let seeded = if options.default_offer { seed_default_offer(&store, &new.name).await } else { Ok(false) };
@@ -97,7 +121,9 @@ pub async fn init(options: &InitOptions) -> Result<InitOutcome, InitError> {
         config_file,
         api_key_file,
         signing_key_file: config.signing_key_file.clone(),
-        signing_key_id: signing_key.key_id().map(str::to_string),
+        signing_key_id: Some(signing_key.key_id().to_string()),
+        did: config.identity.did.to_string(),
+        credentials,
         store: config.store,
         seeded_default_offer,
     })
@@ -179,6 +205,8 @@ mod tests {
             public_url: "http://127.0.0.1:8181".into(),
             force: false,
             default_offer: true,
+            key_algorithm: Algorithm::Es256,
+            self_description: None,
         }
     }
 
@@ -188,7 +216,9 @@ mod tests {
         let out = init(&options(dir.path())).await.unwrap();
         assert!(out.config_file.ends_with("passerelle.toml"));
         assert!(ApiKey::read(&out.api_key_file).is_ok());
-        assert!(SigningKey::read(&out.signing_key_file).is_ok());
+        assert_eq!(KeyPair::from_jwk_file(&out.signing_key_file).unwrap().algorithm(), Algorithm::Es256);
+        assert_eq!(out.did, "did:web:127.0.0.1%3A8181");
+        assert!(out.credentials.is_empty());
         assert!(matches!(&out.store, StoreLocation::SqliteFile(p) if p.exists()));
 
         let before = std::fs::read(&out.api_key_file).unwrap();
@@ -225,5 +255,25 @@ mod tests {
         let e = init(&InitOptions { role: "studio".into(), ..options(&target) }).await.unwrap_err();
         assert!(e.to_string().contains("participant.role"), "{e}");
         assert!(!target.exists());
+    }
+
+    #[tokio::test]
+    async fn eddsa_keys_and_self_issued_credentials_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let description = SelfDescription::parse("Acme Films SAS", "vatID:FR40303265045", "FR", None).unwrap();
+        let out = init(&InitOptions {
+            key_algorithm: Algorithm::EdDsa,
+            self_description: Some(description),
+            ..options(dir.path())
+        })
+        .await
+        .unwrap();
+        assert_eq!(KeyPair::from_jwk_file(&out.signing_key_file).unwrap().algorithm(), Algorithm::EdDsa);
+        assert_eq!(out.credentials.len(), 3);
+        let config = Config::load_with_env(&out.config_file, Vec::new()).unwrap();
+        let report = crate::identity::show(&config).unwrap();
+        assert_eq!(report.keys.len(), 1);
+        assert_eq!(report.keys[0].alg, "EdDSA");
+        assert!(report.credentials.iter().any(|c| c.types.contains(&"gx:LegalPerson".to_string())));
     }
 }

@@ -3,5 +3,10 @@
 mod bad_input;
 mod catalog;
 mod cli;
+mod dcp;
+mod identity;
+mod negotiation;
+mod negotiation_restart;
+mod negotiation_support;
 mod restart;
 mod support;

@@ -78,7 +78,7 @@ pub async fn passerelle(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// The developer's own `PASSERELLE_*` variables must not leak into the tests.
-fn clean_env(cmd: &mut Command) {
+pub fn clean_env(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("PASSERELLE_") {
             cmd.env_remove(k);
@@ -137,6 +137,8 @@ impl Folder {
     }
 
     /// `passerelle run` on free loopback ports; returns once both listeners are announced.
+    /// DCP is switched off (`PASSERELLE_DCP_ENABLED=false`): these connectors have no
+    /// authority to be members of; `tests/it/dcp.rs` runs them with DCP on.
     pub async fn run(&self) -> Running {
         Running::start(&self.config(), self.api_key()).await
     }
@@ -151,7 +153,7 @@ pub struct Running {
     pub http: reqwest::Client,
 }
 
-fn client() -> reqwest::Client {
+pub fn client() -> reqwest::Client {
     static PROVIDER: Once = Once::new();
     // reqwest is built without a default crypto provider; plain HTTP still builds a TLS config.
     PROVIDER.call_once(|| {
@@ -161,7 +163,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Forwards every line of `pipe` to `tx` from a thread, so the child never blocks on a full pipe.
-fn forward_lines(pipe: impl Read + Send + 'static, tx: Option<mpsc::UnboundedSender<String>>) {
+pub fn forward_lines(pipe: impl Read + Send + 'static, tx: Option<mpsc::UnboundedSender<String>>) {
     std::thread::spawn(move || {
         for line in BufReader::new(pipe).lines() {
             let Ok(line) = line else { break };
@@ -174,10 +176,18 @@ fn forward_lines(pipe: impl Read + Send + 'static, tx: Option<mpsc::UnboundedSen
 
 impl Running {
     async fn start(config: &str, api_key: String) -> Running {
+        Running::start_with_env(config, api_key, &[("PASSERELLE_DCP_ENABLED", "false")]).await
+    }
+
+    /// `passerelle run` with extra environment variables (applied after the loopback binds).
+    pub async fn start_with_env(config: &str, api_key: String, env: &[(&str, &str)]) -> Running {
         let mut cmd = Command::new(bin());
         cmd.args(["run", "--config", config]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         clean_env(&mut cmd);
         cmd.env("PASSERELLE_PROTOCOL_BIND", "127.0.0.1:0").env("PASSERELLE_MANAGEMENT_BIND", "127.0.0.1:0");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let mut child = cmd.spawn().expect("passerelle run starts");
         let (out_tx, mut out_rx) = mpsc::unbounded_channel();
         let (err_tx, mut err_rx) = mpsc::unbounded_channel();

@@ -9,6 +9,7 @@
 //! any bad input: malformed JSON, wrong content type, wrong types, unknown enum
 //! values, invalid identifiers, invalid policies, unknown ids, bad paging.
 
+mod contracts;
 pub mod error;
 pub mod extract;
 mod imports;
@@ -26,7 +27,7 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use utoipa::openapi::security::{ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -43,11 +44,19 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub struct ApiState {
     store: Store,
     api_key: Arc<ApiKey>,
+    /// Negotiations and transfers (absent: those routes answer 503).
+    processes: Option<crate::contracts::Processes>,
 }
 
 impl ApiState {
     pub fn new(store: Store, api_key: ApiKey) -> ApiState {
-        ApiState { store, api_key: Arc::new(api_key) }
+        ApiState { store, api_key: Arc::new(api_key), processes: None }
+    }
+
+    /// Serves the negotiation, agreement and transfer routes from `processes`.
+    pub fn with_processes(mut self, processes: crate::contracts::Processes) -> ApiState {
+        self.processes = Some(processes);
+        self
     }
 }
 
@@ -74,6 +83,16 @@ pub fn management_router(state: ApiState) -> Router {
             get(policies::get_definition).put(policies::put_definition).delete(policies::delete_definition),
         )
         .route("/imports", get(imports::list_imports))
+        .route("/negotiations", get(contracts::list_negotiations).post(contracts::start_negotiation))
+        .route("/negotiations/{pid}", get(contracts::get_negotiation))
+        .route("/negotiations/{pid}/terminate", post(contracts::terminate_negotiation))
+        .route("/agreements", get(contracts::list_agreements))
+        .route("/agreements/{id}", get(contracts::get_agreement))
+        .route("/transfers", get(contracts::list_transfers).post(contracts::start_transfer))
+        .route("/transfers/{pid}", get(contracts::get_transfer))
+        .route("/transfers/{pid}/data", get(contracts::transfer_data))
+        .route("/transfers/{pid}/edr", get(contracts::transfer_edr))
+        .route("/transfers/{pid}/{action}", post(contracts::act_on_transfer))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), require_api_key));
@@ -202,6 +221,10 @@ impl Modify for SecuritySchemes {
         policies::list_definitions, policies::create_definition, policies::get_definition, policies::put_definition,
         policies::delete_definition,
         imports::list_imports,
+        contracts::start_negotiation, contracts::list_negotiations, contracts::get_negotiation,
+        contracts::terminate_negotiation, contracts::list_agreements, contracts::get_agreement,
+        contracts::start_transfer, contracts::list_transfers, contracts::get_transfer, contracts::act_on_transfer,
+        contracts::transfer_data, contracts::transfer_edr,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
@@ -210,6 +233,8 @@ impl Modify for SecuritySchemes {
         (name = "policies", description = "ODRL 2.2 policies (media profile)"),
         (name = "offer definitions", description = "Which works are offered under which policy; each is also a collection dataset"),
         (name = "imports", description = "Log of MAM file imports"),
+        (name = "negotiations", description = "Contract negotiations (DSP) and the agreements they produce"),
+        (name = "transfers", description = "Transfer processes (DSP) and their data"),
         (name = "health", description = "Liveness"),
     )
 )]

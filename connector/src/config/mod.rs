@@ -8,7 +8,10 @@
 //! Loading never panics and every error names the key, where its value came from
 //! (the file or an environment variable) and what to do about it.
 
+mod identity;
 pub mod keys;
+
+pub use identity::{IdentitySettings, SigningKeySource};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -136,6 +139,8 @@ pub struct Config {
     pub management: Management,
     pub store: StoreLocation,
     pub signing_key_file: PathBuf,
+    /// DID, keys, DCP and trust (`[identity]`, `[dcp]`, `[trust]`).
+    pub identity: IdentitySettings,
     pub catalog_page_size: usize,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -428,7 +433,10 @@ impl Settings {
         let id = match self.text("participant", "id") {
             Some((v, _)) if !v.trim().is_empty() => v.trim().to_string(),
             Some((_, origin)) => return Err(Self::invalid("participant", "id", &origin, "must not be empty")),
-            None => public_url.as_str().trim_end_matches('/').to_string(),
+            // The participant is known by its did:web, derived from where it is reached.
+            None => passerelle_identity::did::Did::from_base_url(public_url.as_str())
+                .map(|did| did.to_string())
+                .map_err(|e| Self::invalid("participant", "public_url", &url_origin, e.to_string()))?,
         };
         let participant = Participant { name, role, public_url, id };
 
@@ -497,6 +505,8 @@ impl Settings {
                 .trim(),
         );
 
+        let identity = self.identity_settings(&participant.public_url, &signing_key_file)?;
+
         let catalog_page_size = match self.get("catalog", "page_size") {
             Some(s) => {
                 let n = s.value.as_integer().unwrap_or(DEFAULT_PAGE_SIZE);
@@ -537,6 +547,7 @@ impl Settings {
             management,
             store,
             signing_key_file,
+            identity,
             catalog_page_size,
             log_filter,
             log_format,
@@ -645,7 +656,16 @@ impl NewConfig {
              \n\
              [log]\n\
              filter = \"info\"\n\
-             format = \"text\"\n",
+             format = \"text\"\n\
+             \n\
+             # Identity and DCP: the did:web comes from public_url. Every protocol call must carry a DCP token\n\
+             # (dcp.enabled = true by default); name the data-space authority whose memberships you believe:\n\
+             # [trust]\n\
+             # membership = \"did:web:authority.example\"\n\
+             # [dcp]\n\
+             # status_list_ttl = 300\n\
+             # [identity]\n\
+             # allow_http_did_web = true   # local tests over plain HTTP only\n",
             name = q(&self.name),
             role = q(self.role.as_str()),
             url = q(self.public_url.as_str().trim_end_matches('/')),
@@ -682,7 +702,10 @@ public_url = "https://connector.acme.example:9443/"
     fn minimal_file_gets_documented_defaults() {
         let c = load(MINIMAL, &[]).unwrap();
         assert_eq!(c.participant.role, Role::Distributor);
-        assert_eq!(c.participant.id, "https://connector.acme.example:9443");
+        assert_eq!(c.participant.id, "did:web:connector.acme.example%3A9443");
+        assert_eq!(c.identity.did.as_str(), c.participant.id);
+        assert!(c.identity.dcp_enabled, "DCP is on unless switched off");
+        assert!(!c.identity.allow_http_did_web);
         assert_eq!(c.participant.protocol_base_url(), "https://connector.acme.example:9443");
         assert_eq!(c.protocol_bind, "0.0.0.0:9443".parse().unwrap());
         assert_eq!(c.management.bind, "127.0.0.1:8182".parse().unwrap());

@@ -168,6 +168,11 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// The pool, for the modules that keep their own tables (contracts, transfers, outbox, data plane).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// A cheap liveness probe for `/health`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(db("checking the database"))

@@ -1,11 +1,18 @@
-//! Streaming JSON bodies: a catalog page goes out dataset by dataset, so a
-//! response never needs more memory than its page.
+//! Streaming JSON bodies: a catalog page is serialized dataset by dataset as the
+//! body is polled, so a response never needs more memory than its page.
+//!
+//! Datasets are coalesced into chunks of about [`CHUNK_TARGET`] bytes: one
+//! chunk per dataset means one small TCP write each, which with Nagle's
+//! algorithm and delayed ACKs costs tens of milliseconds per page.
 
 use axum::body::Body;
 use bytes::Bytes;
 use futures::stream;
 
 use crate::message::catalog::{Catalog, Dataset};
+
+/// Size a streamed chunk grows to before it is handed to the connection.
+pub const CHUNK_TARGET: usize = 16 * 1024;
 
 /// Serializes `head` (a catalog with no datasets) followed by `datasets` as one
 /// JSON object, producing the bytes of each dataset only when the body is polled.
@@ -31,10 +38,33 @@ pub fn catalog_stream(head: Catalog, datasets: Vec<Dataset>) -> Result<Body, ser
         chunk.push(if i + 1 == count { b']' } else { b',' });
         Ok::<Bytes, std::io::Error>(Bytes::from(chunk))
     });
-    let chunks = stream::iter(
-        std::iter::once(Ok(Bytes::from(opening))).chain(items).chain(std::iter::once(Ok(Bytes::from_static(b"}")))),
-    );
-    Ok(Body::from_stream(chunks))
+    let pieces =
+        std::iter::once(Ok(Bytes::from(opening))).chain(items).chain(std::iter::once(Ok(Bytes::from_static(b"}"))));
+    Ok(Body::from_stream(stream::iter(Coalesce { pieces })))
+}
+
+/// Joins consecutive pieces until a chunk reaches [`CHUNK_TARGET`] bytes; lazy,
+/// so at most one chunk (plus one dataset) is in memory at a time.
+struct Coalesce<I> {
+    pieces: I,
+}
+
+impl<I: Iterator<Item = Result<Bytes, std::io::Error>>> Iterator for Coalesce<I> {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut chunk = Vec::new();
+        for piece in self.pieces.by_ref() {
+            match piece {
+                Ok(bytes) => chunk.extend_from_slice(&bytes),
+                Err(e) => return Some(Err(e)),
+            }
+            if chunk.len() >= CHUNK_TARGET {
+                break;
+            }
+        }
+        (!chunk.is_empty()).then(|| Ok(Bytes::from(chunk)))
+    }
 }
 
 #[cfg(test)]
@@ -89,7 +119,21 @@ mod tests {
             whole.dataset = datasets.clone();
             let chunks = collect(catalog_stream(head(), datasets).unwrap()).await;
             assert_eq!(chunks.concat(), serde_json::to_vec(&whole).unwrap(), "{n} datasets");
-            assert_eq!(chunks.len(), if n == 0 { 1 } else { n + 2 }, "one chunk per dataset");
+            assert_eq!(chunks.len(), 1, "{n} small datasets fit in one chunk");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_page_goes_out_in_bounded_chunks_of_whole_datasets() {
+        let datasets: Vec<Dataset> = (0..400).map(dataset).collect();
+        let one = serde_json::to_vec(&datasets[0]).unwrap().len();
+        let mut whole = head();
+        whole.dataset = datasets.clone();
+        let chunks = collect(catalog_stream(head(), datasets).unwrap()).await;
+        assert_eq!(chunks.concat(), serde_json::to_vec(&whole).unwrap());
+        assert!(chunks.len() > 1, "400 datasets ({one} bytes each) need more than one chunk");
+        for chunk in &chunks {
+            assert!(chunk.len() < CHUNK_TARGET + one + 64, "chunk of {} bytes exceeds the target", chunk.len());
         }
     }
 }

@@ -1,0 +1,431 @@
+//! [`Processes`] as the DSP `NegotiationHost`: received negotiation messages, the
+//! default automation, and what the outbox reports back.
+
+use passerelle_dsp::message::negotiation::{
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiation,
+    ContractNegotiationEventMessage, ContractNegotiationTerminationMessage,
+};
+use passerelle_dsp::negotiation::{NegotiationHost, NegotiationMessage, State, next};
+use passerelle_dsp::process::{CallerIdentity, ProtocolError, Role};
+use serde_json::Value;
+use sqlx::SqliteConnection;
+use time::OffsetDateTime;
+
+use super::decide::{Decision, Requester, decide};
+use super::records::{AgreementRecord, NegotiationRecord};
+use super::{ProcessError, Processes, Termination, internal, new_pid, reason_texts, role_str};
+use crate::outbox::{Delivered, Outgoing, ProcessKind, enqueue, negotiation_kind};
+
+/// Termination code when a consumer refuses an agreement that does not match its request.
+const AGREEMENT_MISMATCH: &str = "AGREEMENT_MISMATCH";
+
+impl Processes {
+    async fn decide_request(&self, offer: &Value, caller: &CallerIdentity) -> Decision {
+        let requester = Requester { participant_id: caller.participant_id.clone(), role: None };
+        decide(&self.inner.catalog, &self.inner.participant_id, offer, &requester, OffsetDateTime::now_utc()).await
+    }
+
+    async fn create_negotiation(
+        &self,
+        conn: &mut SqliteConnection,
+        side: Role,
+        message: NegotiationMessage,
+        caller: Option<&str>,
+        decision: Option<Decision>,
+    ) -> Result<ContractNegotiation, ProtocolError> {
+        let sender = side.counterpart();
+        let theirs = message.pid_of(sender).map(str::to_string).ok_or_else(|| {
+            ProtocolError::BadRequest(format!("a message that starts a negotiation must carry the {sender}'s pid"))
+        })?;
+        if let Some(existing) =
+            NegotiationRecord::find_by_counterparty(conn, side, caller, &theirs).await.map_err(internal)?
+        {
+            let first_offer = existing.offer.as_ref().and_then(|o| o.get("@id")).and_then(Value::as_str);
+            return if first_offer == offer_of(&message).and_then(|o| o.get("@id")).and_then(Value::as_str) {
+                Ok(existing.ack_in(existing.first_state()))
+            } else {
+                Err(ProtocolError::BadRequest(format!(
+                    "{sender} pid `{theirs}` already names negotiation `{}` with another offer: choose a new pid for a new negotiation",
+                    existing.pid
+                )))
+            };
+        }
+        let state = next(None, message.kind(), sender)?;
+        let mut record = NegotiationRecord::new(side, new_pid());
+        record.counterparty_pid = Some(theirs);
+        record.counterparty_id = caller.map(str::to_string);
+        record.counterparty_address = message.callback_address().map(str::to_string);
+        record.record_step(message.kind(), sender, state);
+        self.absorb(conn, &mut record, &message).await?;
+        let ack = record.ack();
+        self.automate(conn, &mut record, &message, decision).await?;
+        record.save(conn).await.map_err(internal)?;
+        Ok(ack)
+    }
+
+    async fn update_negotiation(
+        &self,
+        conn: &mut SqliteConnection,
+        side: Role,
+        pid: &str,
+        message: NegotiationMessage,
+        caller: Option<&str>,
+        decision: Option<Decision>,
+    ) -> Result<ContractNegotiation, ProtocolError> {
+        let mut record = NegotiationRecord::load(conn, side, pid)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.admits(caller))
+            .ok_or_else(|| ProtocolError::NotFound { pid: pid.to_string() })?;
+        let changed = record.advance(message.kind(), side.counterpart(), message.pid_of(side.counterpart()))?;
+        if !changed {
+            return Ok(record.ack());
+        }
+        self.absorb(conn, &mut record, &message).await?;
+        let ack = record.ack();
+        self.automate(conn, &mut record, &message, decision).await?;
+        record.save(conn).await.map_err(internal)?;
+        Ok(ack)
+    }
+
+    /// Keeps what a received message carries.
+    async fn absorb(
+        &self,
+        conn: &mut SqliteConnection,
+        record: &mut NegotiationRecord,
+        message: &NegotiationMessage,
+    ) -> Result<(), ProtocolError> {
+        match message {
+            NegotiationMessage::Request(m) => {
+                record.dataset_id = Some(m.offer.target().to_string());
+                record.offer = Some(m.offer.as_value().clone());
+            }
+            NegotiationMessage::Offer(m) => {
+                record.dataset_id = Some(m.offer.target().to_string());
+                record.offer = Some(m.offer.as_value().clone());
+            }
+            NegotiationMessage::Agreement(m) => {
+                record.agreement_id = Some(m.agreement.id().to_string());
+                AgreementRecord::insert(conn, record.side, &record.pid, &m.agreement).await.map_err(internal)?;
+            }
+            NegotiationMessage::Termination(m) => {
+                record.termination = Some(Termination {
+                    by: role_str(record.side.counterpart()).to_string(),
+                    code: m.code.clone(),
+                    reason: reason_texts(&m.reason),
+                });
+            }
+            NegotiationMessage::Verification(_) | NegotiationMessage::Event(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The default answers: agreement or termination to a request, FINALIZED to a
+    /// verification (provider); verification of a matching agreement (consumer).
+    async fn automate(
+        &self,
+        conn: &mut SqliteConnection,
+        record: &mut NegotiationRecord,
+        message: &NegotiationMessage,
+        decision: Option<Decision>,
+    ) -> Result<(), ProtocolError> {
+        let (Some(provider_pid), Some(consumer_pid)) =
+            (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
+        else {
+            return Ok(());
+        };
+        let reply: Option<NegotiationMessage> = match (record.side, message, decision) {
+            (Role::Provider, NegotiationMessage::Request(_), Some(Decision::Agree(agreement))) => {
+                AgreementRecord::insert(conn, Role::Provider, &record.pid, &agreement).await.map_err(internal)?;
+                record.agreement_id = Some(agreement.id().to_string());
+                Some(ContractAgreementMessage::new(&provider_pid, &consumer_pid, agreement).into())
+            }
+            (Role::Provider, NegotiationMessage::Request(_), Some(Decision::Refuse { code, reason })) => {
+                tracing::info!(pid = %record.pid, %reason, "contract request refused");
+                Some(self.termination(record, &provider_pid, &consumer_pid, code, reason))
+            }
+            (Role::Provider, NegotiationMessage::Verification(_), _) => {
+                Some(ContractNegotiationEventMessage::finalized(&provider_pid, &consumer_pid).into())
+            }
+            (Role::Consumer, NegotiationMessage::Agreement(m), _) => match record.dataset_id.as_deref() {
+                Some(asked) if asked != m.agreement.target() => {
+                    let reason = format!(
+                        "the agreement is about `{}`, but dataset `{asked}` was requested",
+                        m.agreement.target()
+                    );
+                    Some(self.termination(record, &provider_pid, &consumer_pid, AGREEMENT_MISMATCH, reason))
+                }
+                _ => Some(ContractAgreementVerificationMessage::new(&provider_pid, &consumer_pid).into()),
+            },
+            _ => None,
+        };
+        if let Some(reply) = reply {
+            queue_negotiation(conn, record, reply).await.map_err(|e| internal(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn termination(
+        &self,
+        record: &mut NegotiationRecord,
+        provider_pid: &str,
+        consumer_pid: &str,
+        code: &str,
+        reason: String,
+    ) -> NegotiationMessage {
+        record.termination = Some(Termination {
+            by: role_str(record.side).to_string(),
+            code: Some(code.to_string()),
+            reason: vec![reason.clone()],
+        });
+        ContractNegotiationTerminationMessage::new(provider_pid, consumer_pid)
+            .with_code(code)
+            .with_reason(reason)
+            .into()
+    }
+
+    /// The outbox delivered an entry: learn the counter-party's pid from its ACK, or go on after a push.
+    pub(crate) async fn delivered(
+        &self,
+        process: &str,
+        pid: &str,
+        kind: &str,
+        delivered: Delivered,
+    ) -> Result<(), String> {
+        let _guard = self.inner.write.lock().await;
+        let (table, provider_pid, consumer_pid) = match delivered {
+            Delivered::Negotiation(Some(ack)) => ("negotiation", ack.provider_pid, ack.consumer_pid),
+            Delivered::Transfer(Some(ack)) => ("transfer", ack.provider_pid, ack.consumer_pid),
+            Delivered::Pushed => {
+                drop(_guard);
+                return self.after_push(pid).await.map_err(|e| e.to_string());
+            }
+            Delivered::Negotiation(None) | Delivered::Transfer(None) => return Ok(()),
+        };
+        debug_assert_eq!(table, process, "{kind}");
+        let query = if table == "negotiation" {
+            "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+             WHERE pid = ? AND counterparty_pid IS NULL"
+        } else {
+            "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+             WHERE pid = ? AND counterparty_pid IS NULL"
+        };
+        sqlx::query(query)
+            .bind(consumer_pid)
+            .bind(provider_pid)
+            .bind(pid)
+            .execute(self.pool())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    /// The outbox gave up on an entry: the process shows the error; a failed push ends the transfer.
+    pub(crate) async fn undeliverable(&self, process: &str, pid: &str, kind: &str, error: &str) -> Result<(), String> {
+        let text = format!("{kind} could not be delivered: {error}");
+        let query = if process == "negotiation" {
+            "UPDATE negotiations SET last_error = ?, updated_at = ? WHERE pid = ?"
+        } else {
+            "UPDATE transfers SET last_error = ?, updated_at = ? WHERE pid = ?"
+        };
+        {
+            let _guard = self.inner.write.lock().await;
+            sqlx::query(query)
+                .bind(&text)
+                .bind(super::now_text())
+                .bind(pid)
+                .execute(self.pool())
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        if kind == crate::outbox::PUSH_KIND {
+            self.push_failed(pid, &text).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+fn offer_of(message: &NegotiationMessage) -> Option<&Value> {
+    match message {
+        NegotiationMessage::Request(m) => Some(m.offer.as_value()),
+        NegotiationMessage::Offer(m) => Some(m.offer.as_value()),
+        _ => None,
+    }
+}
+
+/// Applies a message this side sends and queues it, in the caller's transaction.
+pub(crate) async fn queue_negotiation(
+    conn: &mut SqliteConnection,
+    record: &mut NegotiationRecord,
+    message: NegotiationMessage,
+) -> Result<(), ProcessError> {
+    let side = record.side;
+    let before = if record.history.is_empty() { None } else { Some(record.state) };
+    let state = next(before, message.kind(), side).map_err(|e| ProcessError::Conflict(e.to_string()))?;
+    let address = record.counterparty_address.clone().ok_or_else(|| {
+        ProcessError::Conflict(format!("negotiation `{}` has no address of the {}", record.pid, side.counterpart()))
+    })?;
+    let body = message.to_json().map_err(|e| ProcessError::Invalid(e.to_string()))?;
+    let audience = record
+        .counterparty_id
+        .clone()
+        .or_else(|| record.offer.as_ref().and_then(|o| o.get("assigner")).and_then(Value::as_str).map(str::to_string))
+        .filter(|_| side == Role::Consumer || record.counterparty_id.is_some());
+    record.record_step(message.kind(), side, state);
+    enqueue(
+        conn,
+        Outgoing {
+            process: ProcessKind::Negotiation,
+            pid: &record.pid,
+            kind: negotiation_kind(&message),
+            recipient: side.counterpart(),
+            address: &address,
+            participant_id: audience.as_deref(),
+            body: &body,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+impl NegotiationHost for Processes {
+    async fn on_message(
+        &self,
+        side: Role,
+        pid: Option<String>,
+        message: NegotiationMessage,
+        caller: CallerIdentity,
+    ) -> Result<ContractNegotiation, ProtocolError> {
+        // Decided before taking the write lock: it reads the catalog.
+        let decision = match (side, &message) {
+            (Role::Provider, NegotiationMessage::Request(m)) => {
+                Some(self.decide_request(m.offer.as_value(), &caller).await)
+            }
+            _ => None,
+        };
+        let caller_id = caller.participant_id.as_deref();
+        let _guard = self.inner.write.lock().await;
+        let mut tx = self.pool().begin().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
+        let ack = match pid {
+            None => self.create_negotiation(&mut tx, side, message, caller_id, decision).await?,
+            Some(pid) => self.update_negotiation(&mut tx, side, &pid, message, caller_id, decision).await?,
+        };
+        tx.commit().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
+        self.inner.wake.notify_one();
+        Ok(ack)
+    }
+
+    async fn get(&self, side: Role, pid: &str, caller: CallerIdentity) -> Result<ContractNegotiation, ProtocolError> {
+        let mut conn = self.pool().acquire().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
+        NegotiationRecord::load(&mut conn, side, pid)
+            .await
+            .map_err(internal)?
+            .filter(|r| r.admits(caller.participant_id.as_deref()))
+            .map(|r| r.ack())
+            .ok_or_else(|| ProtocolError::NotFound { pid: pid.to_string() })
+    }
+}
+
+/// States in which a consumer waits for the provider, and what it waits for.
+pub(crate) fn waiting_for(record: &NegotiationRecord) -> Option<String> {
+    let since = &record.updated_at;
+    let what = match (record.side, record.state) {
+        (Role::Consumer, State::Requested) => "the provider's agreement or offer",
+        (Role::Consumer, State::Accepted) => "the provider's agreement",
+        (Role::Consumer, State::Verified) => "the provider's FINALIZED event",
+        (Role::Provider, State::Offered) => "the consumer's request or acceptance",
+        (Role::Provider, State::Agreed) => "the consumer's verification",
+        (Role::Consumer, State::Offered) => "a decision on the provider's offer (accept or counter-request)",
+        _ => return None,
+    };
+    Some(format!("waiting for {what} since {since}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waiting_states_say_for_what() {
+        let mut record = NegotiationRecord::new(Role::Consumer, "urn:c:1".into());
+        record.updated_at = "2030-01-01T00:00:00Z".into();
+        assert_eq!(
+            waiting_for(&record).as_deref(),
+            Some("waiting for the provider's agreement or offer since 2030-01-01T00:00:00Z")
+        );
+        record.state = State::Finalized;
+        assert_eq!(waiting_for(&record), None);
+        assert_eq!(role_str(Role::Provider), "provider");
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use passerelle_dsp::message::negotiation::ContractRequestMessage;
+    use passerelle_dsp::message::policy::MessageOffer;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::Store;
+
+    async fn host() -> Processes {
+        Processes::new(Store::open_in_memory().await.unwrap(), "did:web:p.example", "http://127.0.0.1:9")
+    }
+
+    fn request(consumer_pid: &str, offer_id: &str) -> NegotiationMessage {
+        let offer =
+            MessageOffer::new(json!({"@id": offer_id, "target": "work:none", "permission": [{"action": "use"}]}))
+                .unwrap();
+        ContractRequestMessage::initial(consumer_pid, offer, "http://127.0.0.1:9/dsp/2025-1/callback").into()
+    }
+
+    #[tokio::test]
+    async fn requests_are_persisted_answered_idempotently_and_refused_with_a_reason() {
+        let host = host().await;
+        let caller = CallerIdentity::participant("did:web:c.example");
+        let ack = host.on_message(Role::Provider, None, request("urn:c:1", "urn:o:1"), caller.clone()).await.unwrap();
+        assert_eq!((ack.consumer_pid.as_str(), ack.state), ("urn:c:1", State::Requested));
+        let again = host.on_message(Role::Provider, None, request("urn:c:1", "urn:o:1"), caller.clone()).await.unwrap();
+        assert_eq!(again, ack, "a repeated request gets the same answer");
+        assert!(host.on_message(Role::Provider, None, request("urn:c:1", "urn:o:2"), caller.clone()).await.is_err());
+        assert_eq!(host.negotiations().await.unwrap().len(), 1, "no duplicate");
+
+        // The dataset is not in our catalog: terminated, with a reason, through the outbox.
+        let view = host.negotiation(&ack.provider_pid).await.unwrap();
+        assert_eq!(view.record.state, State::Terminated);
+        let termination = view.record.termination.unwrap();
+        assert_eq!(termination.code.as_deref(), Some(crate::contracts::decide::UNKNOWN_OFFER), "{termination:?}");
+        assert!(termination.reason[0].contains("work:none"), "{:?}", termination.reason);
+        assert_eq!(view.outbox.len(), 1);
+        assert_eq!(view.outbox[0].kind, "ContractNegotiationTerminationMessage");
+
+        // Terminal: nothing more is accepted, and the state stays.
+        let verification: NegotiationMessage =
+            ContractAgreementVerificationMessage::new(&ack.provider_pid, "urn:c:1").into();
+        let refused =
+            host.on_message(Role::Provider, Some(ack.provider_pid.clone()), verification.clone(), caller).await;
+        assert!(matches!(refused, Err(ProtocolError::IllegalTransition(_))), "{refused:?}");
+        // Another participant cannot even see it.
+        let stranger = CallerIdentity::participant("did:web:x.example");
+        let hidden = host.on_message(Role::Provider, Some(ack.provider_pid.clone()), verification, stranger).await;
+        assert!(matches!(hidden, Err(ProtocolError::NotFound { .. })));
+        assert_eq!(host.negotiation(&ack.provider_pid).await.unwrap().record.state, State::Terminated);
+    }
+
+    #[tokio::test]
+    async fn agreements_cannot_be_changed_or_deleted() {
+        let host = host().await;
+        let agreement = passerelle_dsp::message::policy::Agreement::new(json!({"@id": "urn:a:1", "@type": "Agreement",
+            "target": "work:a", "assigner": "did:web:p", "assignee": "did:web:c", "timestamp": "2026-01-01T00:00:00Z",
+            "permission": [{"action": "use"}]}))
+        .unwrap();
+        let mut conn = host.pool().acquire().await.unwrap();
+        AgreementRecord::insert(&mut conn, Role::Provider, "urn:n:1", &agreement).await.unwrap();
+        AgreementRecord::insert(&mut conn, Role::Provider, "urn:n:1", &agreement).await.unwrap();
+        let update = sqlx::query("UPDATE agreements SET assignee = 'did:web:mallory'").execute(&mut *conn).await;
+        assert!(update.unwrap_err().to_string().contains("immutable"));
+        assert!(sqlx::query("DELETE FROM agreements").execute(&mut *conn).await.is_err());
+        drop(conn);
+        assert_eq!(host.agreement("urn:a:1").await.unwrap().assignee, "did:web:c");
+    }
+}

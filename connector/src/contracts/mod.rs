@@ -1,0 +1,212 @@
+//! Contract negotiations and agreements in the running connector.
+//!
+//! [`Processes`] is the store-backed host of both DSP process kinds: it implements
+//! `passerelle_dsp`'s `NegotiationHost` (here) and `TransferHost` (in
+//! [`crate::transfers`]), keeps every process in the store before answering, and
+//! sends what this connector says through the [`crate::outbox`].
+//!
+//! Rules it applies (the same as `passerelle_dsp::memory::MemoryHost`, whose tests are
+//! the behaviour spec):
+//! - every message goes through the pure state machine; an illegal one changes nothing
+//!   and is refused; a repeat of the message that led to the current state gets the
+//!   same ACK; a creating message repeated with the same pid gets the ACK it got first;
+//! - a process is visible only to the participant it was created with (when the
+//!   caller's participant id is known); others get 404;
+//! - what this side sends is applied when it is queued, in the same transaction, so
+//!   that a counter-party answering before our outbox has marked the message sent
+//!   finds the state it expects.
+//!
+//! Default automation: as provider, a request that passes policy ([`decide`]) is
+//! answered with an agreement and a verification with FINALIZED; a refused request is
+//! terminated with the policy's explanation as reason; as consumer, an agreement is
+//! verified.
+
+pub mod decide;
+mod host;
+mod manage;
+mod records;
+mod report;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use passerelle_dsp::client::{NoToken, TokenSource};
+use passerelle_dsp::process::{ProtocolError, Role};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tokio::sync::{Mutex, Notify};
+
+use crate::catalog::StoreCatalog;
+use crate::outbox::SharedTokens;
+use crate::store::Store;
+
+pub use manage::{NegotiationStart, NegotiationView, OfferChoice, normalize_address};
+pub use records::{AgreementRecord, NegotiationRecord};
+
+/// How long an HTTP exchange with a counter-party may take.
+const PEER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The store-backed host of negotiations and transfers (cheap to clone).
+#[derive(Clone)]
+pub struct Processes {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Processes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processes").field("participant_id", &self.inner.participant_id).finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Store,
+    pub(crate) participant_id: String,
+    /// Our protocol base URL (no trailing slash).
+    pub(crate) base_url: String,
+    pub(crate) catalog: StoreCatalog,
+    /// Serialises process changes: one writer at a time keeps SQLite transactions from
+    /// deadlocking on lock upgrades and makes read-check-write sequences atomic.
+    pub(crate) write: Mutex<()>,
+    /// Wakes the outbox worker when something was queued.
+    pub(crate) wake: Notify,
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: SharedTokens,
+}
+
+/// Why a management action on a process failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("{kind} `{id}` does not exist here; list them to find the right id")]
+    NotFound { kind: &'static str, id: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the counter-party could not be asked: {0}")]
+    Peer(String),
+    #[error("store error: {0}")]
+    Store(String),
+}
+
+impl From<sqlx::Error> for ProcessError {
+    fn from(e: sqlx::Error) -> Self {
+        ProcessError::Store(e.to_string())
+    }
+}
+
+/// Maps a store failure inside a protocol handler to what the DSP layer answers.
+pub(crate) fn internal(e: impl std::fmt::Display) -> ProtocolError {
+    ProtocolError::Internal(e.to_string())
+}
+
+impl Processes {
+    /// A host for `participant_id`, reachable at `protocol_base_url`, without DSP authentication tokens.
+    pub fn new(store: Store, participant_id: &str, protocol_base_url: &str) -> Processes {
+        Processes::with_tokens(store, participant_id, protocol_base_url, NoToken)
+    }
+
+    /// A host whose outgoing DSP requests carry the `Authorization` header from `tokens`
+    /// (DCP self-issued tokens once identity is wired).
+    pub fn with_tokens(
+        store: Store,
+        participant_id: &str,
+        protocol_base_url: &str,
+        tokens: impl TokenSource + 'static,
+    ) -> Processes {
+        // reqwest is built without a default TLS crypto provider; install ours once (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().timeout(PEER_TIMEOUT).build().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "HTTP client with timeouts unavailable; using defaults");
+            reqwest::Client::new()
+        });
+        let base_url = protocol_base_url.trim_end_matches('/').to_string();
+        Processes {
+            inner: Arc::new(Inner {
+                catalog: StoreCatalog::new(store.clone(), participant_id.to_string()),
+                store,
+                participant_id: participant_id.to_string(),
+                base_url,
+                write: Mutex::new(()),
+                wake: Notify::new(),
+                http,
+                tokens: SharedTokens::new(tokens),
+            }),
+        }
+    }
+
+    pub fn participant_id(&self) -> &str {
+        &self.inner.participant_id
+    }
+
+    pub(crate) fn pool(&self) -> &sqlx::SqlitePool {
+        self.inner.store.pool()
+    }
+
+    /// Our `callbackAddress`.
+    pub(crate) fn callback_address(&self) -> String {
+        passerelle_dsp::callback_address(&self.inner.base_url)
+    }
+}
+
+/// One applied message in a process's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Step {
+    /// The message, as named on the wire.
+    pub message: String,
+    /// `provider` or `consumer`.
+    pub sender: String,
+    /// The state it led to.
+    pub state: String,
+    /// When it was applied (RFC 3339).
+    pub at: String,
+}
+
+/// Why a process ended, as sent in a termination (or suspension) message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Termination {
+    /// `provider` or `consumer`: who ended it.
+    pub by: String,
+    pub code: Option<String>,
+    pub reason: Vec<String>,
+}
+
+pub(crate) fn role_str(role: Role) -> &'static str {
+    role.as_str()
+}
+
+pub(crate) fn parse_role(text: &str) -> Option<Role> {
+    match text {
+        "provider" => Some(Role::Provider),
+        "consumer" => Some(Role::Consumer),
+        _ => None,
+    }
+}
+
+pub(crate) fn serialize_role<S: serde::Serializer>(role: &Role, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(role.as_str())
+}
+
+pub(crate) fn now_text() -> String {
+    format_time(OffsetDateTime::now_utc())
+}
+
+pub(crate) fn format_time(t: OffsetDateTime) -> String {
+    // RFC 3339 formatting fails only for years outside 0..=9999.
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+pub(crate) fn new_pid() -> String {
+    format!("urn:uuid:{}", uuid::Uuid::new_v4())
+}
+
+/// Reasons of a termination or suspension message as text (they may be any JSON value).
+pub(crate) fn reason_texts(reason: &[serde_json::Value]) -> Vec<String> {
+    reason
+        .iter()
+        .map(|r| match r {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}

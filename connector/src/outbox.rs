@@ -1,0 +1,523 @@
+//! The outbox: every protocol message (and data push) this connector sends goes
+//! through a table first, in the same transaction as the state change that caused it,
+//! and a worker delivers it with retries and exponential backoff.
+//!
+//! - Order: per process, a message is sent only when every earlier one of that
+//!   process has been delivered or has failed for good, so a counter-party sees our
+//!   messages in the order we decided them.
+//! - Retries: transport errors, 5xx, 408 and 429 are retried (250 ms, doubling, at
+//!   most 5 s apart); any other refusal fails the message for good and is recorded as
+//!   the process's last error.
+//! - Restart: pending messages are due at once when the worker starts, so a connector
+//!   killed at any point resumes every process; a message sent but not yet marked
+//!   delivered is sent again, which the receiver answers idempotently.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use passerelle_dsp::client::{ClientError, DspClient, Peer, TokenError, TokenRequest, TokenSource};
+use passerelle_dsp::message::negotiation::{
+    ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiationEventMessage,
+    ContractNegotiationTerminationMessage, ContractOfferMessage, ContractRequestMessage,
+};
+use passerelle_dsp::message::parse_message;
+use passerelle_dsp::message::transfer::{
+    TransferCompletionMessage, TransferRequestMessage, TransferStartMessage, TransferSuspensionMessage,
+    TransferTerminationMessage,
+};
+use passerelle_dsp::negotiation::NegotiationMessage;
+use passerelle_dsp::process::Role;
+use passerelle_dsp::transfer::TransferMessage;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use crate::contracts::{Processes, format_time, now_text, parse_role, role_str};
+
+const FIRST_BACKOFF_MS: i64 = 250;
+const MAX_BACKOFF_MS: i64 = 5_000;
+/// The worker looks at the table at least this often even without a wake-up.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+const BATCH: i64 = 32;
+
+/// Kind of an outbox entry that is not a DSP message: documents pushed to a consumer.
+pub(crate) const PUSH_KIND: &str = "DataPush";
+
+/// `TokenSource` behind a pointer, so that the host is not generic over it.
+#[derive(Clone)]
+pub struct SharedTokens(Arc<dyn DynTokens>);
+
+trait DynTokens: Send + Sync {
+    fn authorization<'a>(
+        &'a self,
+        request: TokenRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, TokenError>> + Send + 'a>>;
+}
+
+impl<T: TokenSource> DynTokens for T {
+    fn authorization<'a>(
+        &'a self,
+        request: TokenRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<Option<String>, TokenError>> + Send + 'a>> {
+        Box::pin(TokenSource::authorization(self, request))
+    }
+}
+
+impl SharedTokens {
+    pub fn new(tokens: impl TokenSource + 'static) -> SharedTokens {
+        SharedTokens(Arc::new(tokens))
+    }
+}
+
+impl TokenSource for SharedTokens {
+    async fn authorization(&self, request: TokenRequest<'_>) -> Result<Option<String>, TokenError> {
+        self.0.authorization(request).await
+    }
+}
+
+/// The process an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProcessKind {
+    Negotiation,
+    Transfer,
+}
+
+impl ProcessKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProcessKind::Negotiation => "negotiation",
+            ProcessKind::Transfer => "transfer",
+        }
+    }
+}
+
+/// A message to queue.
+pub(crate) struct Outgoing<'a> {
+    pub process: ProcessKind,
+    pub pid: &'a str,
+    /// The message type (`ContractAgreementMessage`…) or [`PUSH_KIND`].
+    pub kind: &'a str,
+    pub recipient: Role,
+    pub address: &'a str,
+    pub participant_id: Option<&'a str>,
+    pub body: &'a Value,
+}
+
+/// Queues a message inside the caller's transaction.
+pub(crate) async fn enqueue(conn: &mut SqliteConnection, out: Outgoing<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO outbox (process, process_pid, kind, recipient, address, participant_id, body, status,
+             attempts, next_attempt_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+    )
+    .bind(out.process.as_str())
+    .bind(out.pid)
+    .bind(out.kind)
+    .bind(role_str(out.recipient))
+    .bind(out.address)
+    .bind(out.participant_id)
+    .bind(out.body.to_string())
+    .bind(now_ms())
+    .bind(now_text())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// An outbox entry as shown to operators (the body is left out: it may carry tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub kind: String,
+    /// `provider` or `consumer`.
+    pub recipient: String,
+    pub address: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// When the next attempt is due (pending entries).
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub done_at: Option<String>,
+}
+
+/// Every entry of process `pid`, oldest first.
+pub(crate) async fn entries_for(
+    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
+    pid: &str,
+) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+    let rows =
+        sqlx::query("SELECT * FROM outbox WHERE process_pid = ? ORDER BY id").bind(pid).fetch_all(executor).await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("status")?;
+            let next: i64 = row.try_get("next_attempt_ms")?;
+            Ok(OutboxEntry {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                recipient: row.try_get("recipient")?,
+                address: row.try_get("address")?,
+                attempts: row.try_get("attempts")?,
+                last_error: row.try_get("last_error")?,
+                next_attempt_at: (status == "pending").then(|| format_ms(next)),
+                created_at: row.try_get("created_at")?,
+                done_at: row.try_get("done_at")?,
+                status,
+            })
+        })
+        .collect()
+}
+
+/// Every DSP message this connector queued (sent, pending or failed), oldest first, as
+/// `(type, body)`: the log of what it said to counter-parties (data pushes left out).
+pub async fn messages(store: &crate::store::Store) -> Result<Vec<(String, Value)>, sqlx::Error> {
+    let rows = sqlx::query("SELECT kind, body FROM outbox WHERE kind <> ? ORDER BY id")
+        .bind(PUSH_KIND)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get("kind")?;
+            let body: String = row.try_get("body")?;
+            Ok((kind, serde_json::from_str(&body).unwrap_or(Value::String(body))))
+        })
+        .collect()
+}
+
+/// Why a process is not moving, in words, from its outbox: `None` when nothing is stuck there.
+pub fn stall_reason(entries: &[OutboxEntry]) -> Option<String> {
+    if let Some(pending) = entries.iter().find(|e| e.status == "pending" && e.attempts > 0) {
+        return Some(format!(
+            "outbox: {} attempt{} to send {} to the {} failed, last error: {}, next retry at {}",
+            pending.attempts,
+            if pending.attempts == 1 { "" } else { "s" },
+            pending.kind,
+            pending.recipient,
+            pending.last_error.as_deref().unwrap_or("unknown"),
+            pending.next_attempt_at.as_deref().unwrap_or("now"),
+        ));
+    }
+    entries.iter().rev().find(|e| e.status == "failed").map(|failed| {
+        format!(
+            "outbox: {} to the {} failed for good after {} attempt(s): {}",
+            failed.kind,
+            failed.recipient,
+            failed.attempts,
+            failed.last_error.as_deref().unwrap_or("unknown")
+        )
+    })
+}
+
+fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn format_ms(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(format_time)
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+fn backoff_ms(attempts: i64) -> i64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
+    (FIRST_BACKOFF_MS.saturating_mul(1_i64 << doublings)).min(MAX_BACKOFF_MS)
+}
+
+/// One due entry.
+struct Due {
+    id: i64,
+    process: String,
+    pid: String,
+    kind: String,
+    recipient: Role,
+    address: String,
+    participant_id: Option<String>,
+    body: String,
+    attempts: i64,
+}
+
+/// What delivering an entry produced.
+pub(crate) enum Delivered {
+    Negotiation(Option<passerelle_dsp::message::negotiation::ContractNegotiation>),
+    Transfer(Option<passerelle_dsp::message::transfer::TransferProcess>),
+    Pushed,
+}
+
+/// Why an entry was not delivered.
+pub(crate) struct Failure {
+    pub retryable: bool,
+    pub message: String,
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Failure { retryable: e.is_retryable(), message: error_chain(&e) }
+    }
+}
+
+/// An error with its sources (reqwest hides "connection refused" in a source).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Runs the outbox until `stop` turns true.
+pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
+    if let Err(e) = sqlx::query("UPDATE outbox SET next_attempt_ms = ? WHERE status = 'pending'")
+        .bind(now_ms())
+        .execute(processes.pool())
+        .await
+    {
+        tracing::warn!(error = %e, "outbox: cannot make pending messages due");
+    }
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let worked = match due(&processes).await {
+            Ok(entries) => {
+                let any = !entries.is_empty();
+                for entry in entries {
+                    deliver(&processes, entry).await;
+                }
+                any
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox: cannot read pending messages");
+                false
+            }
+        };
+        if worked {
+            continue;
+        }
+        tokio::select! {
+            _ = processes.inner.wake.notified() => {}
+            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+async fn due(processes: &Processes) -> Result<Vec<Due>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_ms <= ?
+           AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.process_pid = o.process_pid AND e.status = 'pending' AND e.id < o.id)
+         ORDER BY o.id LIMIT ?",
+    )
+    .bind(now_ms())
+    .bind(BATCH)
+    .fetch_all(processes.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let recipient: String = row.try_get("recipient")?;
+        let Some(recipient) = parse_role(&recipient) else { continue };
+        out.push(Due {
+            id: row.try_get("id")?,
+            process: row.try_get("process")?,
+            pid: row.try_get("process_pid")?,
+            kind: row.try_get("kind")?,
+            recipient,
+            address: row.try_get("address")?,
+            participant_id: row.try_get("participant_id")?,
+            body: row.try_get("body")?,
+            attempts: row.try_get("attempts")?,
+        });
+    }
+    Ok(out)
+}
+
+async fn deliver(processes: &Processes, entry: Due) {
+    let result = send(processes, &entry).await;
+    let outcome = match result {
+        Ok(delivered) => {
+            let marked =
+                sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")
+                    .bind(now_text())
+                    .bind(entry.id)
+                    .execute(processes.pool())
+                    .await;
+            if let Err(e) = marked {
+                tracing::warn!(error = %e, id = entry.id, "outbox: delivered but not marked; it will be sent again");
+                return;
+            }
+            tracing::debug!(kind = %entry.kind, pid = %entry.pid, "outbox: delivered");
+            processes.delivered(&entry.process, &entry.pid, &entry.kind, delivered).await
+        }
+        Err(failure) if failure.retryable => {
+            let attempts = entry.attempts + 1;
+            tracing::info!(kind = %entry.kind, pid = %entry.pid, attempts, error = %failure.message, "outbox: will retry");
+            sqlx::query("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?")
+                .bind(attempts)
+                .bind(&failure.message)
+                .bind(now_ms() + backoff_ms(attempts))
+                .bind(entry.id)
+                .execute(processes.pool())
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        Err(failure) => {
+            tracing::warn!(kind = %entry.kind, pid = %entry.pid, error = %failure.message, "outbox: failed for good");
+            let marked = sqlx::query(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
+            )
+            .bind(&failure.message)
+            .bind(now_text())
+            .bind(entry.id)
+            .execute(processes.pool())
+            .await;
+            match marked {
+                Ok(_) => processes.undeliverable(&entry.process, &entry.pid, &entry.kind, &failure.message).await,
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, id = entry.id, "outbox: bookkeeping failed");
+    }
+}
+
+async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> {
+    let mut peer = Peer::new(&entry.address);
+    if let Some(id) = &entry.participant_id {
+        peer = peer.with_participant(id);
+    }
+    let client = DspClient::new(processes.inner.http.clone(), processes.inner.tokens.clone());
+    let invalid =
+        |e: String| Failure { retryable: false, message: format!("queued {} is unreadable: {e}", entry.kind) };
+    match entry.process.as_str() {
+        "negotiation" => {
+            let message = negotiation_message(&entry.kind, entry.body.as_bytes()).map_err(invalid)?;
+            Ok(Delivered::Negotiation(client.send_negotiation(&peer, entry.recipient, &message).await?))
+        }
+        _ if entry.kind == PUSH_KIND => {
+            crate::dataplane::push(processes, &entry.pid, &entry.address, &entry.body).await.map(|()| Delivered::Pushed)
+        }
+        _ => {
+            let message = transfer_message(&entry.kind, entry.body.as_bytes()).map_err(invalid)?;
+            Ok(Delivered::Transfer(client.send_transfer(&peer, entry.recipient, &message).await?))
+        }
+    }
+}
+
+/// A queued negotiation message back as its type.
+pub(crate) fn negotiation_message(kind: &str, body: &[u8]) -> Result<NegotiationMessage, String> {
+    let parsed = match kind {
+        "ContractRequestMessage" => parse_message::<ContractRequestMessage>(body).map(Into::into),
+        "ContractOfferMessage" => parse_message::<ContractOfferMessage>(body).map(Into::into),
+        "ContractAgreementMessage" => parse_message::<ContractAgreementMessage>(body).map(Into::into),
+        "ContractAgreementVerificationMessage" => {
+            parse_message::<ContractAgreementVerificationMessage>(body).map(Into::into)
+        }
+        "ContractNegotiationEventMessage" => parse_message::<ContractNegotiationEventMessage>(body).map(Into::into),
+        "ContractNegotiationTerminationMessage" => {
+            parse_message::<ContractNegotiationTerminationMessage>(body).map(Into::into)
+        }
+        other => return Err(format!("`{other}` is not a negotiation message")),
+    };
+    parsed.map_err(|e| e.to_string())
+}
+
+/// A queued transfer message back as its type.
+pub(crate) fn transfer_message(kind: &str, body: &[u8]) -> Result<TransferMessage, String> {
+    let parsed = match kind {
+        "TransferRequestMessage" => parse_message::<TransferRequestMessage>(body).map(Into::into),
+        "TransferStartMessage" => parse_message::<TransferStartMessage>(body).map(Into::into),
+        "TransferSuspensionMessage" => parse_message::<TransferSuspensionMessage>(body).map(Into::into),
+        "TransferCompletionMessage" => parse_message::<TransferCompletionMessage>(body).map(Into::into),
+        "TransferTerminationMessage" => parse_message::<TransferTerminationMessage>(body).map(Into::into),
+        other => return Err(format!("`{other}` is not a transfer message")),
+    };
+    parsed.map_err(|e| e.to_string())
+}
+
+/// The wire type name of a negotiation message (the outbox `kind`).
+pub(crate) fn negotiation_kind(message: &NegotiationMessage) -> &'static str {
+    match message {
+        NegotiationMessage::Request(_) => "ContractRequestMessage",
+        NegotiationMessage::Offer(_) => "ContractOfferMessage",
+        NegotiationMessage::Agreement(_) => "ContractAgreementMessage",
+        NegotiationMessage::Verification(_) => "ContractAgreementVerificationMessage",
+        NegotiationMessage::Event(_) => "ContractNegotiationEventMessage",
+        NegotiationMessage::Termination(_) => "ContractNegotiationTerminationMessage",
+    }
+}
+
+/// The wire type name of a transfer message (the outbox `kind`).
+pub(crate) fn transfer_kind(message: &TransferMessage) -> &'static str {
+    match message {
+        TransferMessage::Request(_) => "TransferRequestMessage",
+        TransferMessage::Start(_) => "TransferStartMessage",
+        TransferMessage::Suspension(_) => "TransferSuspensionMessage",
+        TransferMessage::Completion(_) => "TransferCompletionMessage",
+        TransferMessage::Termination(_) => "TransferTerminationMessage",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use passerelle_dsp::message::negotiation::ContractAgreementVerificationMessage;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff_ms(1), 250);
+        assert_eq!(backoff_ms(2), 500);
+        assert_eq!(backoff_ms(3), 1000);
+        assert_eq!(backoff_ms(10), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(i64::MAX), MAX_BACKOFF_MS);
+        assert_eq!(backoff_ms(0), 250);
+    }
+
+    #[test]
+    fn queued_messages_come_back_as_their_type() {
+        let message: NegotiationMessage = ContractAgreementVerificationMessage::new("urn:p:1", "urn:c:1").into();
+        let body = message.to_json().unwrap().to_string();
+        let kind = negotiation_kind(&message);
+        assert_eq!(negotiation_message(kind, body.as_bytes()).unwrap(), message);
+        assert!(negotiation_message("TransferStartMessage", body.as_bytes()).is_err());
+        assert!(negotiation_message("ContractRequestMessage", body.as_bytes()).is_err(), "wrong type refused");
+        let start: TransferMessage = TransferStartMessage::new("urn:p:1", "urn:c:1").into();
+        let body = start.to_json().unwrap().to_string();
+        assert_eq!(transfer_message(transfer_kind(&start), body.as_bytes()).unwrap(), start);
+    }
+
+    #[test]
+    fn a_stalled_process_says_why() {
+        let entry = |status: &str, attempts: i64| OutboxEntry {
+            id: 1,
+            kind: "ContractAgreementMessage".into(),
+            recipient: "consumer".into(),
+            address: "http://127.0.0.1:9/cb".into(),
+            status: status.into(),
+            attempts,
+            last_error: Some("connection refused".into()),
+            next_attempt_at: Some("2030-01-01T00:00:00Z".into()),
+            created_at: "2030-01-01T00:00:00Z".into(),
+            done_at: None,
+        };
+        assert_eq!(stall_reason(&[entry("sent", 1)]), None);
+        assert_eq!(stall_reason(&[entry("pending", 0)]), None, "not tried yet");
+        let why = stall_reason(&[entry("sent", 1), entry("pending", 5)]).unwrap();
+        assert!(
+            why.contains("5 attempts") && why.contains("connection refused") && why.contains("next retry at"),
+            "{why}"
+        );
+        let why = stall_reason(&[entry("failed", 1)]).unwrap();
+        assert!(why.contains("failed for good"), "{why}");
+    }
+}
