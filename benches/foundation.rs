@@ -40,6 +40,9 @@ fn start(config: &Path) -> Running {
         .env("PASSERELLE_PROTOCOL_BIND", "127.0.0.1:0")
         .env("PASSERELLE_MANAGEMENT_BIND", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
+        // The foundation figures are the catalog's own cost; DCP verification is measured
+        // separately (passerelle-identity's `verify` bench and the negotiation bench).
+        .env("PASSERELLE_DCP_ENABLED", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

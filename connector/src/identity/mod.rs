@@ -213,10 +213,10 @@ impl std::fmt::Display for IdentityReport {
         for c in &self.credentials {
             writeln!(
                 f,
-                "  {} issued by {} (valid until {}) [{}]",
+                "  {} issued by {} ({}) [{}]",
                 c.types.join(", "),
                 c.issuer,
-                c.valid_until.as_deref().unwrap_or("no expiry"),
+                c.valid_until.as_deref().map(|t| format!("valid until {t}")).unwrap_or_else(|| "no expiry".into()),
                 c.file
             )?;
         }
