@@ -225,6 +225,11 @@ async fn every_bad_request_gets_a_typed_4xx() {
         .await
         .expect("answered");
     assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(
+        response.headers().get("connection").and_then(|v| v.to_str().ok()),
+        Some("close"),
+        "a 413 leaves unread bytes on the connection: the server must close it, not let the client reuse it"
+    );
     let body: Value = response.json().await.expect("typed body");
     assert_eq!(body["error"], "payload_too_large");
 

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
-use axum::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use axum::http::header::{CONNECTION, HeaderValue, WWW_AUTHENTICATE};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -67,12 +67,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
-        let mut response = (self.status, Json(self.body)).into_response();
-        if unauthorized {
+        let status = self.status;
+        let mut response = (status, Json(self.body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
                 .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer, ApiKey header=\"X-Api-Key\""));
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The unread rest of the body makes the connection unusable: say so, or a
+            // client reuses it for its next request and sees it dropped.
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }
