@@ -61,7 +61,7 @@ enum Command {
     /// Start the connector (protocol and management listeners) until SIGINT or SIGTERM.
     #[command(
         long_about = "Start the connector. Once both listeners are bound it prints exactly two lines on standard \
-                      output:\n  protocol listening on http://ADDR:PORT\n  management listening on http://ADDR:PORT\n\
+                      output:\n  protocol listening on http(s)://ADDR:PORT\n  management listening on http://ADDR:PORT\n\
                       Logs go to standard error. SIGINT or SIGTERM stop it gracefully (in-flight requests finish).",
         after_long_help = config_help()
     )]
@@ -363,7 +363,7 @@ async fn run_connector(args: ConfigArg) -> anyhow::Result<i32> {
     let (protocol, management) = (bound.protocol_addr()?, bound.management_addr()?);
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "protocol listening on http://{protocol}")?;
+        writeln!(out, "protocol listening on {}://{protocol}", bound.protocol_scheme())?;
         writeln!(out, "management listening on http://{management}")?;
         out.flush()?;
     }

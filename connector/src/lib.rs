@@ -13,7 +13,8 @@
 //!   persisted before they are acknowledged, sent with retries, and the `/data/…` endpoints;
 //! - [`server`]: the two listeners (public protocol, private management) and shutdown;
 //! - [`identity`]: the participant's did:web, keys, credentials and DCP on the protocol listener;
-//! - [`authority`]: the data-space authority service (`passerelle authority`).
+//! - [`authority`]: the data-space authority service (`passerelle authority`);
+//! - [`tck`]: the official DSP TCK's connector-under-test mode (`[tck]`, tests only).
 //!
 //! The `passerelle` binary only parses its command line and calls into this crate.
 
@@ -31,4 +32,5 @@ pub mod secrets;
 pub mod server;
 pub mod setup;
 pub mod store;
+pub mod tck;
 pub mod transfers;

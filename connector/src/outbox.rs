@@ -4,17 +4,23 @@
 //!
 //! - Order: per process, a message is sent only when every earlier one of that
 //!   process has been delivered or has failed for good, so a counter-party sees our
-//!   messages in the order we decided them.
+//!   messages in the order we decided them. Different processes are sent concurrently
+//!   (at most [`IN_FLIGHT`] at once), so one slow or dead peer does not hold up others.
 //! - Retries: transport errors, 5xx, 408 and 429 are retried (250 ms, doubling, at
 //!   most 5 s apart); any other refusal fails the message for good and is recorded as
 //!   the process's last error.
 //! - Restart: pending messages are due at once when the worker starts, so a connector
 //!   killed at any point resumes every process; a message sent but not yet marked
-//!   delivered is sent again, which the receiver answers idempotently.
+//!   delivered is sent again, which the receiver answers idempotently — or, when the
+//!   receiver has meanwhile moved past the state that message leads to (a terminal state
+//!   admits no replay), refuses: before failing a negotiation message for good, the
+//!   outbox reads the process back from the receiver and counts the message as
+//!   delivered when the receiver is already there.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use passerelle_dsp::client::{ClientError, DspClient, Peer, TokenError, TokenRequest, TokenSource};
@@ -27,14 +33,15 @@ use passerelle_dsp::message::transfer::{
     TransferCompletionMessage, TransferRequestMessage, TransferStartMessage, TransferSuspensionMessage,
     TransferTerminationMessage,
 };
-use passerelle_dsp::negotiation::NegotiationMessage;
+use passerelle_dsp::negotiation::{MessageKind, NegotiationMessage, State, next};
 use passerelle_dsp::process::Role;
 use passerelle_dsp::transfer::TransferMessage;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::contracts::{Processes, format_time, now_text, parse_role, role_str};
 
@@ -43,6 +50,8 @@ const MAX_BACKOFF_MS: i64 = 5_000;
 /// The worker looks at the table at least this often even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 32;
+/// Deliveries running at once (each to a different process).
+pub const IN_FLIGHT: usize = 16;
 
 /// Kind of an outbox entry that is not a DSP message: documents pushed to a consumer.
 pub(crate) const PUSH_KIND: &str = "DataPush";
@@ -283,42 +292,84 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
     {
         tracing::warn!(error = %e, "outbox: cannot make pending messages due");
     }
-    loop {
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+    // Processes with a delivery under way: their next entry waits for it.
+    let busy: Arc<StdMutex<HashSet<String>>> = Arc::default();
+    let mut tasks = JoinSet::new();
+    'outer: loop {
         if *stop.borrow() {
-            return;
+            break;
         }
-        let worked = match due(&processes).await {
+        while tasks.try_join_next().is_some() {}
+        // Taken before reading the table: an entry of a process that was busy then may have been
+        // delivered since, and must not be sent again from this (stale) read.
+        let busy_before = lock(&busy).clone();
+        let mut started = false;
+        match due(&processes, BATCH + IN_FLIGHT as i64).await {
             Ok(entries) => {
-                let any = !entries.is_empty();
                 for entry in entries {
-                    deliver(&processes, entry).await;
+                    if busy_before.contains(&entry.pid) || lock(&busy).contains(&entry.pid) {
+                        continue;
+                    }
+                    let permit = tokio::select! {
+                        permit = permits.clone().acquire_owned() => match permit {
+                            Ok(permit) => permit,
+                            Err(_) => break 'outer,
+                        },
+                        _ = stop.changed() => break 'outer,
+                    };
+                    lock(&busy).insert(entry.pid.clone());
+                    started = true;
+                    let (processes, busy) = (processes.clone(), busy.clone());
+                    tasks.spawn(async move {
+                        let pid = entry.pid.clone();
+                        deliver(&processes, entry).await;
+                        lock(&busy).remove(&pid);
+                        drop(permit);
+                        processes.inner.wake.notify_one();
+                    });
                 }
-                any
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "outbox: cannot read pending messages");
-                false
-            }
-        };
-        if worked {
+            Err(e) => tracing::warn!(error = %e, "outbox: cannot read pending messages"),
+        }
+        if started {
             continue;
         }
+        let idle = next_due_in(&processes).await.unwrap_or(IDLE_POLL).min(IDLE_POLL);
         tokio::select! {
             _ = processes.inner.wake.notified() => {}
-            _ = tokio::time::sleep(IDLE_POLL) => {}
+            _ = tokio::time::sleep(idle) => {}
             _ = stop.changed() => {}
         }
     }
+    // Whatever is cut short here is still pending and is sent again after the next start.
+    tasks.abort_all();
+    while tasks.join_next().await.is_some() {}
 }
 
-async fn due(processes: &Processes) -> Result<Vec<Due>, sqlx::Error> {
+fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding this lock leaves only a set of pids behind, which stays usable.
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// How long until the next pending entry is due (`None`: nothing pending).
+async fn next_due_in(processes: &Processes) -> Option<Duration> {
+    let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending'")
+        .fetch_one(processes.pool())
+        .await
+        .ok()
+        .flatten();
+    next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0).max(1)))
+}
+
+async fn due(processes: &Processes, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_ms <= ?
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.process_pid = o.process_pid AND e.status = 'pending' AND e.id < o.id)
          ORDER BY o.id LIMIT ?",
     )
     .bind(now_ms())
-    .bind(BATCH)
+    .bind(limit)
     .fetch_all(processes.pool())
     .await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -342,14 +393,18 @@ async fn due(processes: &Processes) -> Result<Vec<Due>, sqlx::Error> {
 
 async fn deliver(processes: &Processes, entry: Due) {
     let result = send(processes, &entry).await;
+    // Bookkeeping writes go through the host's writer lock: a concurrent write outside it could
+    // invalidate the snapshot of a host transaction between its read and its write (SQLITE_BUSY_SNAPSHOT).
     let outcome = match result {
         Ok(delivered) => {
-            let marked =
+            let marked = {
+                let _writer = processes.inner.write.lock().await;
                 sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")
                     .bind(now_text())
                     .bind(entry.id)
                     .execute(processes.pool())
-                    .await;
+                    .await
+            };
             if let Err(e) = marked {
                 tracing::warn!(error = %e, id = entry.id, "outbox: delivered but not marked; it will be sent again");
                 return;
@@ -360,6 +415,7 @@ async fn deliver(processes: &Processes, entry: Due) {
         Err(failure) if failure.retryable => {
             let attempts = entry.attempts + 1;
             tracing::info!(kind = %entry.kind, pid = %entry.pid, attempts, error = %failure.message, "outbox: will retry");
+            let _writer = processes.inner.write.lock().await;
             sqlx::query("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?")
                 .bind(attempts)
                 .bind(&failure.message)
@@ -372,14 +428,17 @@ async fn deliver(processes: &Processes, entry: Due) {
         }
         Err(failure) => {
             tracing::warn!(kind = %entry.kind, pid = %entry.pid, error = %failure.message, "outbox: failed for good");
-            let marked = sqlx::query(
-                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
-            )
-            .bind(&failure.message)
-            .bind(now_text())
-            .bind(entry.id)
-            .execute(processes.pool())
-            .await;
+            let marked = {
+                let _writer = processes.inner.write.lock().await;
+                sqlx::query(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
+                )
+                .bind(&failure.message)
+                .bind(now_text())
+                .bind(entry.id)
+                .execute(processes.pool())
+                .await
+            };
             match marked {
                 Ok(_) => processes.undeliverable(&entry.process, &entry.pid, &entry.kind, &failure.message).await,
                 Err(e) => Err(e.to_string()),
@@ -402,7 +461,20 @@ async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> 
     match entry.process.as_str() {
         "negotiation" => {
             let message = negotiation_message(&entry.kind, entry.body.as_bytes()).map_err(invalid)?;
-            Ok(Delivered::Negotiation(client.send_negotiation(&peer, entry.recipient, &message).await?))
+            match client.send_negotiation(&peer, entry.recipient, &message).await {
+                Ok(ack) => Ok(Delivered::Negotiation(ack)),
+                Err(refused) if !refused.is_retryable() && refused.status().is_some() => {
+                    match already_applied(&client, &peer, entry.recipient, &message).await {
+                        Some(theirs) => {
+                            tracing::info!(kind = %entry.kind, pid = %entry.pid, state = %theirs.state.as_str(),
+                                "outbox: refused as a resend, but the peer is already past it; counted as delivered");
+                            Ok(Delivered::Negotiation(Some(theirs)))
+                        }
+                        None => Err(refused.into()),
+                    }
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         _ if entry.kind == PUSH_KIND => {
             crate::dataplane::push(processes, &entry.pid, &entry.address, &entry.body).await.map(|()| Delivered::Pushed)
@@ -411,6 +483,42 @@ async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> 
             let message = transfer_message(&entry.kind, entry.body.as_bytes()).map_err(invalid)?;
             Ok(Delivered::Transfer(client.send_transfer(&peer, entry.recipient, &message).await?))
         }
+    }
+}
+
+/// The receiver's view of the process when it already holds what `message` would have
+/// done (so a refused resend was in fact delivered before); `None` otherwise or when it cannot be read.
+async fn already_applied(
+    client: &DspClient<SharedTokens>,
+    peer: &Peer,
+    recipient: Role,
+    message: &NegotiationMessage,
+) -> Option<passerelle_dsp::message::negotiation::ContractNegotiation> {
+    let theirs = message.pid_of(recipient)?;
+    let target = resulting_state(message.kind(), recipient.counterpart())?;
+    let process = client.get_negotiation(peer, theirs).await.ok()?;
+    reached(process.state, target).then_some(process)
+}
+
+/// The state a negotiation message from `sender` leads to (the same from every state that admits it).
+fn resulting_state(kind: MessageKind, sender: Role) -> Option<State> {
+    State::ALL.iter().find_map(|before| next(Some(*before), kind, sender).ok())
+}
+
+/// Whether a process in `state` has got to `target` or past it on the way to an agreement.
+fn reached(state: State, target: State) -> bool {
+    let rank = |s: State| match s {
+        State::Requested | State::Offered => Some(0),
+        State::Accepted => Some(1),
+        State::Agreed => Some(2),
+        State::Verified => Some(3),
+        State::Finalized => Some(4),
+        State::Terminated => None,
+    };
+    match (rank(state), rank(target)) {
+        _ if state == target => true,
+        (Some(now), Some(wanted)) => now > wanted,
+        _ => false,
     }
 }
 
@@ -494,6 +602,26 @@ mod tests {
         let start: TransferMessage = TransferStartMessage::new("urn:p:1", "urn:c:1").into();
         let body = start.to_json().unwrap().to_string();
         assert_eq!(transfer_message(transfer_kind(&start), body.as_bytes()).unwrap(), start);
+    }
+
+    #[test]
+    fn a_refused_resend_counts_as_delivered_only_when_the_peer_is_there_or_past_it() {
+        use Role::{Consumer, Provider};
+        assert_eq!(resulting_state(MessageKind::Verification, Consumer), Some(State::Verified));
+        assert_eq!(resulting_state(MessageKind::Agreement, Provider), Some(State::Agreed));
+        assert_eq!(resulting_state(MessageKind::Finalized, Provider), Some(State::Finalized));
+        assert_eq!(resulting_state(MessageKind::Termination, Consumer), Some(State::Terminated));
+        assert_eq!(resulting_state(MessageKind::Agreement, Consumer), None, "a consumer never sends agreements");
+        // Our verification reached a provider that has finalized since.
+        assert!(reached(State::Finalized, State::Verified));
+        assert!(reached(State::Verified, State::Agreed), "the consumer verified our agreement");
+        assert!(reached(State::Finalized, State::Finalized));
+        assert!(reached(State::Terminated, State::Terminated));
+        // Not there: the refusal stands.
+        assert!(!reached(State::Requested, State::Agreed));
+        assert!(!reached(State::Terminated, State::Verified), "a terminated peer did not take our verification");
+        assert!(!reached(State::Finalized, State::Terminated), "a finalized peer did not take our termination");
+        assert!(!reached(State::Offered, State::Requested), "a counter-offer is not past a counter-request");
     }
 
     #[test]

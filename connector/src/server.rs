@@ -1,9 +1,9 @@
 //! The running connector: two listeners and an orderly stop.
 //!
 //! - **protocol** (public): the Dataspace Protocol routes of `passerelle-dsp`
-//!   over the store's catalog. Plain HTTP for now; TLS (rustls) and DCP
-//!   authentication wrap this listener in the identity work — see
-//!   [`Bound::serve`], where the protocol router is served.
+//!   over the store's catalog, behind DCP authentication. HTTPS (rustls) when
+//!   `[tls]` names a certificate and key, plain HTTP otherwise (for a TLS proxy in
+//!   front; a warning is logged at start-up).
 //! - **management** (private, loopback by default): the API of [`crate::api`].
 //!
 //! [`Connector::bind`] binds both sockets first, so the caller can announce the
@@ -28,6 +28,7 @@ use crate::catalog::StoreCatalog;
 use crate::config::{ApiKeySource, Config};
 use crate::contracts::Processes;
 use crate::identity::services::IdentityServices;
+use crate::identity::tls::{self, TlsError, TlsListener};
 use crate::identity::visibility::VisibleCatalog;
 use crate::identity::{IdentityError, ParticipantIdentity};
 use crate::secrets::{ApiKey, SecretError};
@@ -47,6 +48,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr} ({key}): {source}; choose another address or stop what uses it")]
     Bind { addr: SocketAddr, key: &'static str, source: std::io::Error },
     #[error("the {listener} listener failed: {source}")]
@@ -62,6 +65,8 @@ pub struct Connector {
     identity: IdentityServices,
     /// Negotiations, agreements and transfers (store-backed DSP hosts and their outbox).
     processes: Processes,
+    /// The protocol listener's TLS configuration; `None` serves plain HTTP.
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl Connector {
@@ -71,6 +76,8 @@ impl Connector {
             ApiKeySource::Inline(key) => key.clone(),
             ApiKeySource::File(path) => ApiKey::read(path)?,
         };
+        // Certificate problems surface before anything is opened or bound.
+        let tls = config.tls.server.as_ref().map(tls::server_config).transpose()?;
         let identity = IdentityServices::new(ParticipantIdentity::load(&config)?)?;
         let store = Store::open(&config.store).await?;
         let processes = Processes::with_tokens(
@@ -79,7 +86,7 @@ impl Connector {
             &config.participant.protocol_base_url(),
             identity.token_source(),
         );
-        Ok(Connector { config, store, api_key, identity, processes })
+        Ok(Connector { config, store, api_key, identity, processes, tls })
     }
 
     pub fn store(&self) -> &Store {
@@ -115,13 +122,23 @@ impl Connector {
             default_limit: self.config.catalog_page_size,
             max_limit: MAX_CATALOG_PAGE.max(self.config.catalog_page_size),
         };
-        let source = VisibleCatalog::new(StoreCatalog::new(self.store.clone(), participant.id.clone()));
-        let dsp =
-            passerelle_dsp::protocol_router_full(source, self.processes.clone(), self.processes.clone(), info, paging);
-        // DCP in front of the DSP routes; the DID document and credential service beside them.
-        self.identity
-            .protect(dsp)
-            .layer(axum::Extension(self.version_document()))
+        // DCP in front of the DSP routes (or, in TCK mode, the TCK's static authorization in front of
+        // its seeded, scripted routes); the DID document and credential service beside them.
+        let dsp = if self.config.tck.enabled {
+            tracing::warn!("TCK mode: serving the official DSP TCK's seeded datasets and scripts, not the store");
+            crate::tck::protocol_routes(&self.config.tck, info, paging)
+        } else {
+            let source = VisibleCatalog::new(StoreCatalog::new(self.store.clone(), participant.id.clone()));
+            let dsp = passerelle_dsp::protocol_router_full(
+                source,
+                self.processes.clone(),
+                self.processes.clone(),
+                info,
+                paging,
+            );
+            self.identity.protect(dsp)
+        };
+        dsp.layer(axum::Extension(self.version_document()))
             .merge(self.identity.public_router())
             // The data plane authenticates with transfer tokens, not DCP.
             .merge(crate::dataplane::router(self.processes.clone()))
@@ -181,6 +198,11 @@ impl Bound {
         self.protocol.local_addr().map_err(|source| ServerError::Serve { listener: "protocol", source })
     }
 
+    /// `https` when the protocol listener serves TLS, `http` otherwise.
+    pub fn protocol_scheme(&self) -> &'static str {
+        if self.connector.tls.is_some() { "https" } else { "http" }
+    }
+
     pub fn management_addr(&self) -> Result<SocketAddr, ServerError> {
         self.management.local_addr().map_err(|source| ServerError::Serve { listener: "management", source })
     }
@@ -195,10 +217,26 @@ impl Bound {
             let _ = rx.wait_for(|stop| *stop).await;
         };
 
-        // The TLS seam: the identity work replaces this plain-TCP serve with a rustls acceptor.
-        let protocol_server = axum::serve(protocol.tap_io(no_delay), connector.protocol_router())
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future();
+        let protocol_tcp = protocol.tap_io(no_delay);
+        let protocol_server = match connector.tls.clone() {
+            Some(config) => {
+                let listener = TlsListener::new(protocol_tcp, config)
+                    .map_err(|source| ServerError::Serve { listener: "protocol", source })?;
+                let server = axum::serve(listener, connector.protocol_router())
+                    .with_graceful_shutdown(stopped(stop_rx.clone()));
+                futures::future::Either::Left(server.into_future())
+            }
+            None => {
+                tracing::warn!(
+                    public_url = %connector.config.participant.public_url,
+                    "the protocol listener speaks plain HTTP: no [tls] cert_file/key_file is configured. Peers need \
+                     HTTPS; set them, or terminate TLS in a proxy in front of this listener"
+                );
+                let server = axum::serve(protocol_tcp, connector.protocol_router())
+                    .with_graceful_shutdown(stopped(stop_rx.clone()));
+                futures::future::Either::Right(server.into_future())
+            }
+        };
         let management_server = axum::serve(management.tap_io(no_delay), connector.management_router())
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();

@@ -477,7 +477,10 @@ async fn two_members_negotiate_with_dcp_on_every_message() {
         let out = participant.onboard(&authority).await;
         assert_eq!(out.code(), Some(0), "onboard: {}", out.stderr);
     }
-    let policy = json!({"@id": "urn:acme:open", "@type": "Offer", "permission": [{"action": "use"}]});
+    // "Broadcasters in FR only": decided at negotiation on the role and country DCP verified.
+    let policy = json!({"@id": "urn:acme:open", "@type": "Offer", "permission": [{"action": "use", "constraint": [
+        {"leftOperand": format!("{}role", passerelle_policy_ns()), "operator": "eq", "rightOperand": "broadcaster"},
+        {"leftOperand": "spatial", "operator": "eq", "rightOperand": "FR"}]}]});
     let (status, body) = provider_run.api_json(Method::POST, "/api/v1/policies", &policy).await;
     assert_eq!(status, 201, "{body:#}");
     let definition = json!({"id": "open", "title": "open", "policy_id": "urn:acme:open"});

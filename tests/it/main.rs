@@ -3,6 +3,8 @@
 mod bad_input;
 mod catalog;
 mod cli;
+mod conformance;
+mod crash;
 mod dcp;
 mod identity;
 mod negotiation;
@@ -10,3 +12,4 @@ mod negotiation_restart;
 mod negotiation_support;
 mod restart;
 mod support;
+mod tls;

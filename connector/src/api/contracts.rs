@@ -23,7 +23,7 @@ use utoipa::ToSchema;
 
 use super::ApiState;
 use super::error::ApiError;
-use super::extract::{ApiPath, decode};
+use super::extract::{ApiPath, ApiQuery, decode};
 use crate::contracts::{NegotiationStart, OfferChoice, ProcessError, Processes};
 use crate::transfers::{TransferAction, TransferRecord};
 
@@ -112,15 +112,31 @@ pub async fn list_negotiations(State(state): State<ApiState>) -> Result<Response
     Ok(json_of(StatusCode::OK, &json!({ "items": items })))
 }
 
+/// Query of `GET /api/v1/negotiations/{pid}`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NegotiationQuery {
+    /// Long poll: answer once the negotiation is FINALIZED or TERMINATED, or after this many
+    /// milliseconds (at most 30000) with its state then.
+    pub wait_ms: Option<u64>,
+}
+
 /// One negotiation with its history, last error, outbox and status.
-#[utoipa::path(get, path = "/api/v1/negotiations/{pid}", tag = "negotiations", params(("pid" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/negotiations/{pid}", tag = "negotiations", params(("pid" = String, Path), NegotiationQuery),
     responses((status = 200, description = "The negotiation"), (status = 404, body = super::ErrorBody)),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn get_negotiation(
     State(state): State<ApiState>,
     ApiPath(pid): ApiPath<String>,
+    ApiQuery(query): ApiQuery<NegotiationQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(json_of(StatusCode::OK, &processes(&state)?.negotiation(&pid).await?))
+    let processes = processes(&state)?;
+    let view = match query.wait_ms {
+        Some(ms) => processes.wait_negotiation(&pid, std::time::Duration::from_millis(ms)).await?,
+        None => processes.negotiation(&pid).await?,
+    };
+    Ok(json_of(StatusCode::OK, &view))
 }
 
 /// Terminate a negotiation.

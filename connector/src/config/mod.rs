@@ -10,16 +10,18 @@
 
 mod identity;
 pub mod keys;
+mod tck;
+mod tls;
 
 pub use identity::{IdentitySettings, SigningKeySource};
+pub use tck::TckSettings;
+pub use tls::{ServerCertificate, TlsSettings};
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::secrets::ApiKey;
@@ -41,45 +43,16 @@ const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i64 = 1000;
 const MIN_API_KEY_LEN: usize = 16;
 
-/// The participant's role in the data space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Distributor,
-    Lab,
-    Broadcaster,
-    Producer,
-}
+/// The participant's role in the data space: the same type the membership credential
+/// carries, so what the operator configures is what the authority attests.
+pub use passerelle_identity::vc::membership::Role;
 
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Distributor, Role::Lab, Role::Broadcaster, Role::Producer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Distributor => "distributor",
-            Role::Lab => "lab",
-            Role::Broadcaster => "broadcaster",
-            Role::Producer => "producer",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let wanted = s.trim().to_ascii_lowercase();
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == wanted)
-            .ok_or_else(|| format!("`{s}` is not a role; use one of distributor, lab, broadcaster, producer"))
-    }
+/// Reads a role as typed by an operator (case and surrounding spaces ignored).
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.trim()
+        .to_ascii_lowercase()
+        .parse::<Role>()
+        .map_err(|_| format!("`{s}` is not a role; use one of distributor, lab, broadcaster, producer"))
 }
 
 /// Who runs this connector.
@@ -141,6 +114,10 @@ pub struct Config {
     pub signing_key_file: PathBuf,
     /// DID, keys, DCP and trust (`[identity]`, `[dcp]`, `[trust]`).
     pub identity: IdentitySettings,
+    /// HTTPS on the protocol listener and the CA trusted for outgoing calls (`[tls]`).
+    pub tls: TlsSettings,
+    /// The official DSP TCK's connector-under-test mode (`[tck]`), off by default.
+    pub tck: TckSettings,
     pub catalog_page_size: usize,
     pub log_filter: String,
     pub log_format: LogFormat,
@@ -426,7 +403,7 @@ impl Settings {
     fn resolve(self, mut warnings: Vec<String>) -> Result<Config, ConfigError> {
         let (name, _) = self.required_text("participant", "name")?;
         let (role_raw, role_origin) = self.required_text("participant", "role")?;
-        let role = role_raw.parse::<Role>().map_err(|r| Self::invalid("participant", "role", &role_origin, r))?;
+        let role = parse_role(&role_raw).map_err(|r| Self::invalid("participant", "role", &role_origin, r))?;
         let (url_raw, url_origin) = self.required_text("participant", "public_url")?;
         let public_url =
             parse_public_url(&url_raw).map_err(|r| Self::invalid("participant", "public_url", &url_origin, r))?;
@@ -506,6 +483,8 @@ impl Settings {
         );
 
         let identity = self.identity_settings(&participant.public_url, &signing_key_file)?;
+        let tls = self.tls_settings(&participant.public_url, &mut warnings)?;
+        let tck = self.tck_settings()?;
 
         let catalog_page_size = match self.get("catalog", "page_size") {
             Some(s) => {
@@ -548,6 +527,8 @@ impl Settings {
             store,
             signing_key_file,
             identity,
+            tls,
+            tck,
             catalog_page_size,
             log_filter,
             log_format,
@@ -608,7 +589,7 @@ impl NewConfig {
                 reason: "must not be empty".into(),
             });
         }
-        let role = role.parse::<Role>().map_err(|reason| ConfigError::Invalid {
+        let role = parse_role(role).map_err(|reason| ConfigError::Invalid {
             key: "participant.role".into(),
             origin: origin.clone(),
             reason,
@@ -636,8 +617,15 @@ impl NewConfig {
              public_url = {url}\n\
              \n\
              [protocol]\n\
-             # Public listener for the Dataspace Protocol (TLS comes with the identity work).\n\
+             # Public listener for the Dataspace Protocol.\n\
              bind = {bind}\n\
+             \n\
+             # HTTPS on the protocol listener (PEM files). Without them it speaks plain HTTP and a proxy must\n\
+             # terminate TLS. extra_ca_file: a private data-space CA trusted for outgoing calls.\n\
+             # [tls]\n\
+             # cert_file = \"secrets/tls-cert.pem\"\n\
+             # key_file = \"secrets/tls-key.pem\"\n\
+             # extra_ca_file = \"data-space-ca.pem\"\n\
              \n\
              [management]\n\
              # Private listener for /api/v1 and /health; loopback only unless allow_remote = true.\n\
@@ -795,10 +783,44 @@ public_url = "https://connector.acme.example:9443/"
 
     #[test]
     fn unknown_section_and_bad_toml_are_reported() {
-        let e = load(&format!("{MINIMAL}[tls]\ncert = \"x\"\n"), &[]).unwrap_err();
-        assert!(matches!(e, ConfigError::UnknownSection { ref section, .. } if section == "tls"), "{e}");
+        let e = load(&format!("{MINIMAL}[proxy]\ncert = \"x\"\n"), &[]).unwrap_err();
+        assert!(matches!(e, ConfigError::UnknownSection { ref section, .. } if section == "proxy"), "{e}");
         let e = load("[participant\nname = 1", &[]).unwrap_err();
         assert!(matches!(e, ConfigError::Syntax { .. }), "{e}");
+    }
+
+    #[test]
+    fn roles_are_read_as_operators_type_them() {
+        assert_eq!(parse_role(" Broadcaster "), Ok(Role::Broadcaster));
+        assert_eq!(parse_role("LAB"), Ok(Role::Lab));
+        assert!(parse_role("studio").unwrap_err().contains("distributor, lab, broadcaster, producer"));
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_relative_to_the_file() {
+        let c = load(MINIMAL, &[]).unwrap();
+        assert_eq!(c.tls, TlsSettings::default());
+
+        let text = format!(
+            "{MINIMAL}[tls]\ncert_file = \"secrets/tls.pem\"\nkey_file = \"/etc/tls/key.pem\"\nextra_ca_file = \"ca.pem\"\n"
+        );
+        let c = load(&text, &[]).unwrap();
+        let server = c.tls.server.expect("HTTPS configured");
+        assert_eq!(server.cert_file, PathBuf::from("/srv/acme/secrets/tls.pem"));
+        assert_eq!(server.key_file, PathBuf::from("/etc/tls/key.pem"));
+        assert_eq!(c.tls.extra_ca_file, Some(PathBuf::from("/srv/acme/ca.pem")));
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+        let e = load(&format!("{MINIMAL}[tls]\ncert_file = \"tls.pem\"\n"), &[]).unwrap_err();
+        assert_eq!(e.key(), Some("tls.cert_file"));
+        assert!(e.to_string().contains("tls.key_file"), "{e}");
+        let e = load(MINIMAL, &[("PASSERELLE_TLS_KEY_FILE", "key.pem")]).unwrap_err();
+        assert_eq!(e.key(), Some("tls.key_file"));
+        assert!(e.to_string().contains("PASSERELLE_TLS_KEY_FILE"), "{e}");
+
+        let http = MINIMAL.replace("https://", "http://");
+        let c = load(&http, &[("PASSERELLE_TLS_CERT_FILE", "c.pem"), ("PASSERELLE_TLS_KEY_FILE", "k.pem")]).unwrap();
+        assert!(c.warnings.iter().any(|w| w.contains("write https://")), "{:?}", c.warnings);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 
 use passerelle_dsp::catalog::CatalogSource;
 use passerelle_dsp::message::policy::Agreement;
+use passerelle_identity::dcp::VerifiedParticipant;
+use passerelle_media::Territory;
 use passerelle_policy::{Policy, RequestContext, Role as PolicyRole, evaluate, narrows};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -16,12 +18,27 @@ pub const POLICY_REFUSED: &str = "POLICY_REFUSED";
 /// Termination code of a request whose offer is not (or no longer) in our catalog.
 pub const UNKNOWN_OFFER: &str = "UNKNOWN_OFFER";
 
-/// Who is asking, as far as authentication established.
+/// Who is asking, as far as authentication established. What is `None` is unknown to the
+/// policy: a constraint on it is not met, so an offer for "broadcasters in FR" needs DCP.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requester {
     /// Verified participant id.
     pub participant_id: Option<String>,
+    /// From the membership credential.
     pub role: Option<PolicyRole>,
+    /// Country of registration, from the membership credential: where the requester operates.
+    pub territory: Option<Territory>,
+}
+
+impl Requester {
+    /// The requester as DCP verified it: id, role and country all come from credentials.
+    pub fn verified(caller: &VerifiedParticipant) -> Requester {
+        Requester {
+            participant_id: Some(caller.did.to_string()),
+            role: PolicyRole::parse(caller.role.as_str()),
+            territory: Some(caller.country.clone()),
+        }
+    }
 }
 
 /// What the provider answers to a request.
@@ -95,6 +112,7 @@ pub fn decide_between(
     } else {
         context.role = requester.role;
     }
+    context.territory = requester.territory.clone();
     let mut actions: Vec<passerelle_policy::Action> =
         requested.permissions().iter().filter_map(|r| r.action()).collect();
     actions.dedup();
@@ -149,7 +167,7 @@ mod tests {
 
     #[test]
     fn an_offer_asked_as_is_becomes_an_agreement_between_the_two_parties() {
-        let requester = Requester { participant_id: Some("did:web:c".into()), role: None };
+        let requester = Requester { participant_id: Some("did:web:c".into()), ..Requester::default() };
         let Decision::Agree(agreement) = decide_between(&offer(None), &offer(None), "did:web:p", &requester, at())
         else {
             panic!("refused")
@@ -165,7 +183,11 @@ mod tests {
     #[test]
     fn a_constraint_the_consumer_does_not_meet_is_refused_with_the_explanation() {
         let role = json!({"leftOperand": "https://w3id.org/passerelle/odrl/role", "operator": "eq", "rightOperand": "producer"});
-        let requester = Requester { participant_id: Some("did:web:c".into()), role: Some(PolicyRole::Broadcaster) };
+        let requester = Requester {
+            participant_id: Some("did:web:c".into()),
+            role: Some(PolicyRole::Broadcaster),
+            ..Requester::default()
+        };
         let Decision::Refuse { code, reason } =
             decide_between(&offer(Some(role.clone())), &offer(Some(role)), "did:web:p", &requester, at())
         else {
@@ -196,5 +218,45 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(agreement.assignee(), "did:web:claimed");
+    }
+
+    fn verified(role: passerelle_identity::vc::membership::Role, country: &str) -> Requester {
+        Requester::verified(&VerifiedParticipant {
+            did: passerelle_identity::did::Did::parse("did:web:c.example").unwrap(),
+            role,
+            legal_name: "C SA".into(),
+            country: Territory::parse(country).unwrap(),
+            credential_types: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn broadcasters_in_fr_only_is_decided_on_the_verified_role_and_country() {
+        use passerelle_identity::vc::membership::Role;
+        let role = json!({"leftOperand": format!("{}role", passerelle_policy::PROFILE_NS), "operator": "eq",
+            "rightOperand": "broadcaster"});
+        let spatial = json!({"leftOperand": "spatial", "operator": "eq", "rightOperand": "FR"});
+        let mut permission = json!({"action": "use", "constraint": [role, spatial]});
+        let fr_broadcasters = Policy::from_json(&json!({"@id": "urn:o:1", "@type": "Offer", "assigner": "did:web:p",
+            "target": "work:a", "permission": [permission.take()]}))
+        .unwrap();
+        let decide = |requester: &Requester| {
+            decide_between(&fr_broadcasters, &fr_broadcasters, "did:web:p", requester, at())
+        };
+
+        let fr = verified(Role::Broadcaster, "FR");
+        assert_eq!(fr.participant_id.as_deref(), Some("did:web:c.example"));
+        let Decision::Agree(agreement) = decide(&fr) else { panic!("a French broadcaster is refused") };
+        assert_eq!(agreement.assignee(), "did:web:c.example", "the agreement names the verified participant");
+
+        for (requester, why) in [
+            (verified(Role::Broadcaster, "DE"), "a German broadcaster"),
+            (verified(Role::Lab, "FR"), "a French lab"),
+            (Requester { participant_id: Some("did:web:c.example".into()), ..Requester::default() }, "an unknown role"),
+        ] {
+            let Decision::Refuse { code, reason } = decide(&requester) else { panic!("{why} was agreed") };
+            assert_eq!(code, POLICY_REFUSED, "{why}");
+            assert!(reason.contains("does not permit"), "{why}: {reason}");
+        }
     }
 }

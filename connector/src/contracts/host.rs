@@ -21,7 +21,12 @@ const AGREEMENT_MISMATCH: &str = "AGREEMENT_MISMATCH";
 
 impl Processes {
     async fn decide_request(&self, offer: &Value, caller: &CallerIdentity) -> Decision {
-        let requester = Requester { participant_id: caller.participant_id.clone(), role: None };
+        // With DCP on, the guard has verified the caller's credentials for this request: role and
+        // country are decided on them, never on what the request claims.
+        let requester = match crate::identity::guard::current_caller() {
+            Some(verified) => Requester::verified(&verified),
+            None => Requester { participant_id: caller.participant_id.clone(), ..Requester::default() },
+        };
         decide(&self.inner.catalog, &self.inner.participant_id, offer, &requester, OffsetDateTime::now_utc()).await
     }
 
@@ -312,6 +317,7 @@ impl NegotiationHost for Processes {
         };
         tx.commit().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
         self.inner.wake.notify_one();
+        self.changed(if side == Role::Provider { &ack.provider_pid } else { &ack.consumer_pid });
         Ok(ack)
     }
 

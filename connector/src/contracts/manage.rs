@@ -238,6 +238,7 @@ impl Processes {
             tx.commit().await?;
         }
         self.inner.wake.notify_one();
+        self.changed(pid);
         self.negotiation(pid).await
     }
 

@@ -26,8 +26,10 @@ mod host;
 mod manage;
 mod records;
 mod report;
+mod watch;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use passerelle_dsp::client::{NoToken, TokenSource};
@@ -70,6 +72,8 @@ pub(crate) struct Inner {
     pub(crate) write: Mutex<()>,
     /// Wakes the outbox worker when something was queued.
     pub(crate) wake: Notify,
+    /// Management callers waiting for a process to change ([`Processes::wait_negotiation`]), by pid.
+    pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: SharedTokens,
 }
@@ -129,6 +133,7 @@ impl Processes {
                 base_url,
                 write: Mutex::new(()),
                 wake: Notify::new(),
+                watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
             }),

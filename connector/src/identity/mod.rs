@@ -9,6 +9,7 @@
 //!   protocol routes ([`guard`]), and the outgoing token source ([`token`]);
 //! - [`visibility`]: the catalog each caller sees, filtered by what its offers allow;
 //! - [`onboarding`]: asking the data-space authority for a membership credential;
+//! - [`tls`]: the certificate the protocol listener serves and the CAs trusted when calling out;
 //! - key rotation ([`rotate_key`], [`retire_key`]) and [`show`] for the CLI.
 
 pub mod credentials;
@@ -16,6 +17,7 @@ pub mod guard;
 pub mod keyset;
 pub mod onboarding;
 pub mod services;
+pub mod tls;
 pub mod token;
 pub mod visibility;
 
@@ -28,7 +30,7 @@ use passerelle_identity::vc::types;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::{Config, IdentitySettings, SigningKeySource};
+use crate::config::{Config, IdentitySettings, SigningKeySource, TlsSettings};
 pub use credentials::{CredentialFolder, CredentialSummary, SelfDescription};
 pub use keyset::{KeySet, PublishedKey};
 
@@ -61,6 +63,8 @@ pub enum IdentityError {
     Onboarding(String),
     #[error("cannot set up DCP: {0}")]
     Setup(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// The participant's own identity, as loaded from its folder.
@@ -72,6 +76,8 @@ pub struct ParticipantIdentity {
     credentials: CredentialFolder,
     base_url: String,
     settings: IdentitySettings,
+    /// Whom outgoing calls trust (`[tls] extra_ca_file`).
+    tls: TlsSettings,
 }
 
 impl ParticipantIdentity {
@@ -94,6 +100,7 @@ impl ParticipantIdentity {
             credentials: CredentialFolder::new(&settings.dir),
             base_url: config.participant.protocol_base_url(),
             settings,
+            tls: config.tls.clone(),
         })
     }
 
@@ -116,6 +123,12 @@ impl ParticipantIdentity {
 
     pub fn settings(&self) -> &IdentitySettings {
         &self.settings
+    }
+
+    /// An HTTP client for calls to other participants and authorities (system roots plus
+    /// `[tls] extra_ca_file`).
+    pub fn http_client(&self, timeout: std::time::Duration) -> Result<reqwest::Client, IdentityError> {
+        Ok(tls::http_client(&self.tls, timeout)?)
     }
 
     /// The DCP identity (DID + signing key) the library signs with.

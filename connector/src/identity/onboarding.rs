@@ -7,8 +7,7 @@
 use std::time::Duration as StdDuration;
 
 use passerelle_identity::authority::{Onboarded, OnboardingRequest};
-use passerelle_identity::did::{Did, default_http_client};
-use passerelle_identity::vc::membership::Role;
+use passerelle_identity::did::Did;
 use passerelle_identity::vc::{sign_presentation, types};
 use time::{Duration, OffsetDateTime};
 
@@ -50,7 +49,7 @@ pub async fn onboard(config: &Config, authority_url: &str) -> Result<Membership,
             identity.credentials().dir().display()
         )));
     }
-    let role: Role = config.participant.role.as_str().parse().map_err(|e| fail(format!("{e}")))?;
+    let role = config.participant.role;
     let presentation = sign_presentation(
         identity.signing_key(),
         identity.did(),
@@ -62,7 +61,7 @@ pub async fn onboard(config: &Config, authority_url: &str) -> Result<Membership,
     .map_err(|e| IdentityError::Key(e.to_string()))?;
     let request = OnboardingRequest { presentation, role };
 
-    let http = default_http_client(StdDuration::from_secs(30)).map_err(|e| fail(e.to_string()))?;
+    let http = identity.http_client(StdDuration::from_secs(30))?;
     let url = format!("{authority_url}/onboarding");
     let response = http.post(&url).json(&request).send().await.map_err(|e| fail(format!("{url}: {e}")))?;
     let status = response.status();

@@ -11,7 +11,7 @@ use passerelle_identity::dcp::{
     CredentialService, HttpPresentationClient, InMemoryJtiStore, ParticipantVerifier, TokenVerifier, VerifierConfig,
     VerifierParts,
 };
-use passerelle_identity::did::{CachingResolver, DidResolver, WebResolver, default_http_client, document_router};
+use passerelle_identity::did::{CachingResolver, DidResolver, WebResolver, document_router};
 use passerelle_identity::status::HttpStatusListSource;
 use passerelle_identity::trust::TrustList;
 use passerelle_identity::vc::types;
@@ -56,7 +56,7 @@ impl IdentityServices {
     pub fn new(identity: ParticipantIdentity) -> Result<IdentityServices, IdentityError> {
         let settings = identity.settings().clone();
         let allow_http = settings.allow_http_did_web;
-        let http = default_http_client(HTTP_TIMEOUT).map_err(|e| IdentityError::Setup(e.to_string()))?;
+        let http = identity.http_client(HTTP_TIMEOUT)?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let web: Arc<dyn DidResolver> = Arc::new(WebResolver::new(http.clone()).allow_http(allow_http));
         let ttl = time::Duration::try_from(settings.did_cache_ttl).unwrap_or(time::Duration::minutes(5));
