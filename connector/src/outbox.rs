@@ -397,20 +397,9 @@ async fn deliver(processes: &Processes, entry: Due) {
     // invalidate the snapshot of a host transaction between its read and its write (SQLITE_BUSY_SNAPSHOT).
     let outcome = match result {
         Ok(delivered) => {
-            let marked = {
-                let _writer = processes.inner.write.lock().await;
-                sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")
-                    .bind(now_text())
-                    .bind(entry.id)
-                    .execute(processes.pool())
-                    .await
-            };
-            if let Err(e) = marked {
-                tracing::warn!(error = %e, id = entry.id, "outbox: delivered but not marked; it will be sent again");
-                return;
-            }
             tracing::debug!(kind = %entry.kind, pid = %entry.pid, "outbox: delivered");
-            processes.delivered(&entry.process, &entry.pid, &entry.kind, delivered).await
+            // When this fails the entry stays pending and is sent again: receivers answer resends idempotently.
+            processes.delivered(entry.id, &entry.process, &entry.pid, delivered).await
         }
         Err(failure) if failure.retryable => {
             let attempts = entry.attempts + 1;
@@ -484,6 +473,16 @@ async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> 
             Ok(Delivered::Transfer(client.send_transfer(&peer, entry.recipient, &message).await?))
         }
     }
+}
+
+/// Marks entry `id` delivered (inside the caller's transaction).
+pub(crate) async fn mark_sent(conn: &mut SqliteConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")
+        .bind(now_text())
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|_| ())
 }
 
 /// The receiver's view of the process when it already holds what `message` would have

@@ -17,9 +17,9 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::serve::ListenerExt;
 use passerelle_dsp::CatalogPaging;
 use passerelle_dsp::catalog::ProviderInfo;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -222,8 +222,8 @@ impl Bound {
             Some(config) => {
                 let listener = TlsListener::new(protocol_tcp, config)
                     .map_err(|source| ServerError::Serve { listener: "protocol", source })?;
-                let server = axum::serve(listener, connector.protocol_router())
-                    .with_graceful_shutdown(stopped(stop_rx.clone()));
+                let server =
+                    axum::serve(listener, connector.protocol_router()).with_graceful_shutdown(stopped(stop_rx.clone()));
                 futures::future::Either::Left(server.into_future())
             }
             None => {

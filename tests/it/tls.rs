@@ -41,18 +41,26 @@ fn client_trusting(ca_pem: &str) -> reqwest::Client {
 
 /// `passerelle init` with an https public URL, then `[tls]` pointing at the test certificate.
 async fn https_folder(pki: &TestPki) -> Folder {
+    https_participant(pki, 8181, &[], true).await
+}
+
+/// A participant at `https://127.0.0.1:<port>` serving the test certificate; `trust_ca`
+/// adds the test CA as `tls.extra_ca_file` for its outgoing calls.
+async fn https_participant(pki: &TestPki, port: u16, init: &[&str], trust_ca: bool) -> Folder {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().to_str().expect("utf-8 temp path").to_string();
-    let args = ["init", "--dir", &path, "--name", "Acme Films", "--role", "distributor"];
-    let out = passerelle(&[&args[..], &["--public-url", "https://127.0.0.1:8181"]].concat(), &[]).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let args = ["init", "--dir", &path, "--name", "Acme Films", "--role", "distributor", "--public-url", &url];
+    let out = passerelle(&[&args[..], init].concat(), &[]).await;
     assert_eq!(out.code(), Some(0), "init failed: {}", out.stderr);
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write PEM");
     write("secrets/tls-cert.pem", &pki.server_cert_pem);
     write("secrets/tls-key.pem", &pki.server_key_pem);
     write("data-space-ca.pem", &pki.ca_pem);
+    let extra_ca = if trust_ca { "extra_ca_file = \"data-space-ca.pem\"\n" } else { "" };
     append(
         &dir.path().join("passerelle.toml"),
-        "\n[tls]\ncert_file = \"secrets/tls-cert.pem\"\nkey_file = \"secrets/tls-key.pem\"\nextra_ca_file = \"data-space-ca.pem\"\n",
+        &format!("\n[tls]\ncert_file = \"secrets/tls-cert.pem\"\nkey_file = \"secrets/tls-key.pem\"\n{extra_ca}"),
     );
     Folder { dir }
 }
@@ -137,4 +145,64 @@ async fn a_key_that_is_not_pem_stops_the_start_naming_the_key() {
     assert_eq!(out.code(), Some(1), "stdout: {}\nstderr: {}", out.stdout, out.stderr);
     assert!(out.stderr.contains("tls.key_file"), "{}", out.stderr);
     assert!(!out.stdout.contains("listening"), "{}", out.stdout);
+}
+
+/// DCP over https: the provider resolves the caller's did:web and queries its credential
+/// service over https, trusting the data space's CA through `tls.extra_ca_file`.
+#[tokio::test]
+async fn dcp_resolves_did_web_over_https_with_the_data_space_ca() {
+    use passerelle_connector::identity::token::DcpTokenSource;
+    use passerelle_identity::dcp::Identity;
+    use passerelle_identity::did::Did;
+
+    let pki = pki();
+    let identity = ["--registration-number", "vatID:FR40303265045", "--country", "FR"];
+    let (provider_port, blind_port, caller_port) =
+        (crate::dcp::free_port(), crate::dcp::free_port(), crate::dcp::free_port());
+    let provider = https_participant(&pki, provider_port, &identity, true).await;
+    // The same provider without the data-space CA: it cannot reach anyone's did:web.
+    let blind = https_participant(&pki, blind_port, &identity, false).await;
+    let caller = https_participant(&pki, caller_port, &identity, true).await;
+    for folder in [&provider, &blind] {
+        append(&folder.dir.path().join("passerelle.toml"), "\n[trust]\nmembership = \"did:web:authority.invalid\"\n");
+    }
+    let start = |folder: &Folder, port: u16| {
+        let (config, key) = (folder.config(), folder.api_key());
+        async move {
+            let bind = format!("127.0.0.1:{port}");
+            Running::start_with_env(&config, key, &[("PASSERELLE_PROTOCOL_BIND", &bind)]).await
+        }
+    };
+    let (provider_run, blind_run, caller_run) =
+        (start(&provider, provider_port).await, start(&blind, blind_port).await, start(&caller, caller_port).await);
+
+    let caller_did = Did::parse(&format!("did:web:127.0.0.1%3A{caller_port}")).expect("caller DID");
+    let key = passerelle_identity::keys::KeyPair::from_jwk_file(&caller.dir.path().join("secrets/signing-key.jwk"))
+        .expect("caller key");
+    let tokens = DcpTokenSource::new(Identity::new(caller_did, key));
+    let http = client_trusting(&pki.ca_pem);
+    let ask = |running: &Running, port: u16| {
+        let audience = Did::parse(&format!("did:web:127.0.0.1%3A{port}")).expect("audience");
+        let token = tokens.authorization_for(&audience).expect("token");
+        http.post(format!("{}/dsp/2025-1/catalog/request", running.protocol))
+            .header("Authorization", token)
+            .json(&catalog_request())
+            .send()
+    };
+
+    // The token and the caller's LegalPerson verified over https; only the membership is missing.
+    let response = ask(&provider_run, provider_port).await.expect("catalog request");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("CatalogError");
+    assert_eq!((status, body["code"].as_str()), (403, Some("MISSING_CREDENTIAL")), "{body:#}");
+
+    // Without the CA the caller's did:web cannot be resolved at all.
+    let response = ask(&blind_run, blind_port).await.expect("catalog request");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("CatalogError");
+    assert_eq!((status, body["code"].as_str()), (401, Some("DID_UNRESOLVABLE")), "{body:#}");
+
+    for running in [provider_run, blind_run, caller_run] {
+        assert!(running.stop().await.success());
+    }
 }

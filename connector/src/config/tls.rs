@@ -23,7 +23,11 @@ pub struct TlsSettings {
 }
 
 impl Settings {
-    pub(super) fn tls_settings(&self, public_url: &url::Url, warnings: &mut Vec<String>) -> Result<TlsSettings, ConfigError> {
+    pub(super) fn tls_settings(
+        &self,
+        public_url: &url::Url,
+        warnings: &mut Vec<String>,
+    ) -> Result<TlsSettings, ConfigError> {
         let file = |key: &'static str| {
             self.text("tls", key).and_then(|(v, origin)| {
                 let v = v.trim().to_string();

@@ -189,40 +189,47 @@ impl Processes {
             .into()
     }
 
-    /// The outbox delivered an entry: learn the counter-party's pid from its ACK, or go on after a push.
+    /// The outbox delivered entry `outbox_id`: mark it sent and learn the counter-party's pid
+    /// from its ACK in one transaction (one writer turn, one commit), or go on after a push.
     pub(crate) async fn delivered(
         &self,
+        outbox_id: i64,
         process: &str,
         pid: &str,
-        kind: &str,
         delivered: Delivered,
     ) -> Result<(), String> {
-        let _guard = self.inner.write.lock().await;
-        let (table, provider_pid, consumer_pid) = match delivered {
-            Delivered::Negotiation(Some(ack)) => ("negotiation", ack.provider_pid, ack.consumer_pid),
-            Delivered::Transfer(Some(ack)) => ("transfer", ack.provider_pid, ack.consumer_pid),
-            Delivered::Pushed => {
-                drop(_guard);
-                return self.after_push(pid).await.map_err(|e| e.to_string());
+        let pushed = matches!(delivered, Delivered::Pushed);
+        let learned = match delivered {
+            Delivered::Negotiation(Some(ack)) => Some((ack.provider_pid, ack.consumer_pid)),
+            Delivered::Transfer(Some(ack)) => Some((ack.provider_pid, ack.consumer_pid)),
+            Delivered::Pushed | Delivered::Negotiation(None) | Delivered::Transfer(None) => None,
+        };
+        {
+            let _guard = self.inner.write.lock().await;
+            let mut tx = self.pool().begin().await.map_err(|e| e.to_string())?;
+            crate::outbox::mark_sent(&mut tx, outbox_id).await.map_err(|e| e.to_string())?;
+            if let Some((provider_pid, consumer_pid)) = learned {
+                let query = if process == "negotiation" {
+                    "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+                     WHERE pid = ? AND counterparty_pid IS NULL"
+                } else {
+                    "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+                     WHERE pid = ? AND counterparty_pid IS NULL"
+                };
+                sqlx::query(query)
+                    .bind(consumer_pid)
+                    .bind(provider_pid)
+                    .bind(pid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
-            Delivered::Negotiation(None) | Delivered::Transfer(None) => return Ok(()),
-        };
-        debug_assert_eq!(table, process, "{kind}");
-        let query = if table == "negotiation" {
-            "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
-             WHERE pid = ? AND counterparty_pid IS NULL"
-        } else {
-            "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
-             WHERE pid = ? AND counterparty_pid IS NULL"
-        };
-        sqlx::query(query)
-            .bind(consumer_pid)
-            .bind(provider_pid)
-            .bind(pid)
-            .execute(self.pool())
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            tx.commit().await.map_err(|e| e.to_string())?;
+        }
+        if pushed {
+            return self.after_push(pid).await.map_err(|e| e.to_string());
+        }
+        Ok(())
     }
 
     /// The outbox gave up on an entry: the process shows the error; a failed push ends the transfer.
