@@ -252,8 +252,10 @@ async fn pair(http: &reqwest::Client, dcp: bool) -> Pair {
     let trace = std::env::var("PASSERELLE_BENCH_TRACE").ok();
     let logs = trace.as_ref().map(|_| {
         let dir = std::env::temp_dir();
-        let (p, c) = (dir.join(format!("passerelle-bench-provider-{}.log", provider.port)),
-            dir.join(format!("passerelle-bench-consumer-{}.log", consumer.port)));
+        let (p, c) = (
+            dir.join(format!("passerelle-bench-provider-{}.log", provider.port)),
+            dir.join(format!("passerelle-bench-consumer-{}.log", consumer.port)),
+        );
         eprintln!("logs: {} {}", p.display(), c.display());
         (p, c)
     });
@@ -281,9 +283,11 @@ async fn pair(http: &reqwest::Client, dcp: bool) -> Pair {
         .into_iter()
         .flatten()
         .find_map(|dataset| {
-            let mut offer = dataset["hasPolicy"].as_array()?.iter().find(|o| {
-                o["@id"].as_str().is_some_and(|id| id.starts_with("urn:passerelle:offer:open:work:"))
-            })?.clone();
+            let mut offer = dataset["hasPolicy"]
+                .as_array()?
+                .iter()
+                .find(|o| o["@id"].as_str().is_some_and(|id| id.starts_with("urn:passerelle:offer:open:work:")))?
+                .clone();
             offer["target"] = dataset["@id"].clone();
             Some(offer)
         })
@@ -342,13 +346,8 @@ impl Level {
 /// One negotiation, start → FINALIZED; `None` when it ended otherwise.
 async fn negotiate(http: &reqwest::Client, management: &str, key: &str, body: &Value) -> Option<Duration> {
     let t0 = Instant::now();
-    let response = http
-        .post(format!("{management}/api/v1/negotiations"))
-        .header("X-Api-Key", key)
-        .json(body)
-        .send()
-        .await
-        .ok()?;
+    let response =
+        http.post(format!("{management}/api/v1/negotiations")).header("X-Api-Key", key).json(body).send().await.ok()?;
     let created: Value = response.json().await.ok()?;
     let pid = created["pid"].as_str()?;
     loop {
@@ -398,7 +397,14 @@ async fn level(http: &reqwest::Client, pair: &Pair, concurrency: usize, duration
     }
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
-    let mut result = Level { cpu: (Duration::ZERO, Duration::ZERO), concurrency, completed: 0, failed: 0, elapsed: Duration::ZERO, latencies: Vec::new() };
+    let mut result = Level {
+        cpu: (Duration::ZERO, Duration::ZERO),
+        concurrency,
+        completed: 0,
+        failed: 0,
+        elapsed: Duration::ZERO,
+        latencies: Vec::new(),
+    };
     while let Some(joined) = tasks.join_next().await {
         let (done, failed) = joined.expect("client task");
         result.latencies.extend(done);
@@ -513,7 +519,8 @@ fn main() {
     }
 
     let (sign, verify) = es256_costs();
-    let (signs, verifies) = (CRYPTO_PER_MESSAGE.0 * MESSAGES_PER_NEGOTIATION, CRYPTO_PER_MESSAGE.1 * MESSAGES_PER_NEGOTIATION);
+    let (signs, verifies) =
+        (CRYPTO_PER_MESSAGE.0 * MESSAGES_PER_NEGOTIATION, CRYPTO_PER_MESSAGE.1 * MESSAGES_PER_NEGOTIATION);
     let crypto = sign * signs + verify * verifies;
     println!();
     println!(
@@ -555,7 +562,7 @@ fn main() {
         measured.percentile(0.5).as_secs_f64() * 1e3,
     );
     let mut kinds: Vec<_> = kinds.into_iter().collect();
-    kinds.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+    kinds.sort_by_key(|k| std::cmp::Reverse(k.1.1));
     for (kind, (count, spent)) in kinds.into_iter().take(8) {
         println!(
             "  {kind:<40} {:>6.1}/negotiation  {:>7.3} ms/negotiation",

@@ -335,7 +335,12 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
         if started {
             continue;
         }
-        let idle = next_due_in(&processes).await.unwrap_or(IDLE_POLL).min(IDLE_POLL);
+        // While deliveries run, their completions wake us; the table is only asked when all is quiet.
+        let idle = if lock(&busy).is_empty() {
+            next_due_in(&processes).await.unwrap_or(IDLE_POLL).min(IDLE_POLL)
+        } else {
+            IDLE_POLL
+        };
         tokio::select! {
             _ = processes.inner.wake.notified() => {}
             _ = tokio::time::sleep(idle) => {}

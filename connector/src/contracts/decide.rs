@@ -240,9 +240,8 @@ mod tests {
         let fr_broadcasters = Policy::from_json(&json!({"@id": "urn:o:1", "@type": "Offer", "assigner": "did:web:p",
             "target": "work:a", "permission": [permission.take()]}))
         .unwrap();
-        let decide = |requester: &Requester| {
-            decide_between(&fr_broadcasters, &fr_broadcasters, "did:web:p", requester, at())
-        };
+        let decide =
+            |requester: &Requester| decide_between(&fr_broadcasters, &fr_broadcasters, "did:web:p", requester, at());
 
         let fr = verified(Role::Broadcaster, "FR");
         assert_eq!(fr.participant_id.as_deref(), Some("did:web:c.example"));
