@@ -27,7 +27,7 @@ use crate::graph::{Contexts, drop_graph, page_quads, participant_graph, replace_
 use crate::index::{Filter, SearchResults, Shard, ShardView, search};
 use crate::record::DatasetRecord;
 use crate::registry::{Participant, ParticipantStatus, Registry, RegistryError};
-use crate::sparql::{ResultsFormat, SparqlAnswer, SparqlError, run_query};
+use crate::sparql::{QueryRunner, ResultsFormat, SparqlAnswer, SparqlError};
 
 /// RDF snapshot file inside the snapshot folder (N-Quads, readable by any triple store).
 pub const SNAPSHOT_RDF: &str = "catalog.nq";
@@ -48,6 +48,8 @@ pub struct CatalogueConfig {
     pub fetch: FetchLimits,
     /// Longest a SPARQL query may run.
     pub sparql_timeout: Duration,
+    /// Most SPARQL queries running at once.
+    pub sparql_concurrency: usize,
 }
 
 impl CatalogueConfig {
@@ -60,6 +62,7 @@ impl CatalogueConfig {
             snapshot_dir: None,
             fetch: FetchLimits::default(),
             sparql_timeout: Duration::from_secs(10),
+            sparql_concurrency: 4,
         }
     }
 }
@@ -123,6 +126,7 @@ struct Inner<R, T> {
     /// One lock per participant: a notify and the periodic crawl never interleave their commits.
     crawl_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     snapshot_lock: tokio::sync::Mutex<()>,
+    queries: QueryRunner,
 }
 
 /// The federated catalogue (cheap to clone; clones share everything).
@@ -161,8 +165,10 @@ impl<R: Registry, T: TokenSource + 'static> Catalogue<R, T> {
         if let Some(dir) = &config.snapshot_dir {
             load_snapshot(dir, &store, &mut entries)?;
         }
+        let queries = QueryRunner::new(config.sparql_concurrency, config.sparql_timeout);
         Ok(Catalogue {
             inner: Arc::new(Inner {
+                queries,
                 registry,
                 tokens,
                 http,
@@ -284,14 +290,19 @@ impl<R: Registry, T: TokenSource + 'static> Catalogue<R, T> {
             participant_id: Some(config.participant_id.clone()),
             service: Vec::new(),
             distribution: Vec::new(),
-            catalog: entries.values().map(|e| (*e.catalog).clone()).collect(),
+            // A participant never crawled successfully has nothing to show yet.
+            catalog: entries
+                .values()
+                .filter(|e| e.status.last_success.is_some())
+                .map(|e| (*e.catalog).clone())
+                .collect(),
             dataset: Vec::new(),
         }
     }
 
     /// Runs a read-only SPARQL query within the configured time limit.
     pub async fn sparql(&self, query: String, format: ResultsFormat) -> Result<SparqlAnswer, SparqlError> {
-        run_query(self.inner.store.clone(), query, format, self.inner.config.sparql_timeout).await
+        self.inner.queries.run(self.inner.store.clone(), query, format).await
     }
 
     fn crawl_lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -421,7 +432,10 @@ fn write_snapshot(dir: &Path, store: &Store, saved: &[SavedParticipant]) -> Resu
     let state = serde_json::to_vec(saved).map_err(|e| snapshot_error(dir, e))?;
     replace_file(&dir.join(SNAPSHOT_STATE), |file| std::io::Write::write_all(file, &state))?;
     replace_file(&dir.join(SNAPSHOT_RDF), |file| {
-        store.dump_to_writer(RdfFormat::NQuads, std::io::BufWriter::new(file)).map(|_| ()).map_err(std::io::Error::other)
+        store
+            .dump_to_writer(RdfFormat::NQuads, std::io::BufWriter::new(file))
+            .map(|_| ())
+            .map_err(std::io::Error::other)
     })
 }
 
@@ -445,7 +459,10 @@ fn load_snapshot(dir: &Path, store: &Store, entries: &mut BTreeMap<String, Entry
         for s in saved {
             let records = s.catalog.dataset.iter().map(DatasetRecord::from_dataset).collect();
             let id = s.status.participant.id.clone();
-            entries.insert(id, Entry { status: s.status, shard: Arc::new(Shard::new(records)), catalog: Arc::new(s.catalog) });
+            entries.insert(
+                id,
+                Entry { status: s.status, shard: Arc::new(Shard::new(records)), catalog: Arc::new(s.catalog) },
+            );
         }
     }
     if rdf_path.exists() {

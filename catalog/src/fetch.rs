@@ -96,7 +96,10 @@ pub async fn fetch_catalog<T: TokenSource>(
     while let Some(url) = next.take() {
         let at = url.to_string();
         if !seen.insert(at.clone()) {
-            return Err(FetchError::Pagination { url: at, reason: "a `next` link points back to a page already read".into() });
+            return Err(FetchError::Pagination {
+                url: at,
+                reason: "a `next` link points back to a page already read".into(),
+            });
         }
         if pages.len() >= limits.max_pages {
             return Err(FetchError::Pagination { url: at, reason: format!("more than {} pages", limits.max_pages) });

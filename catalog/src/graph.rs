@@ -58,7 +58,9 @@ impl Contexts {
             let path = context_dir.join(file);
             std::fs::read(&path).map_err(|source| ContextError { path: path.display().to_string(), source })
         };
-        Ok(self.with_document(DSPACE_CONTEXT, read("dspace.jsonld")?).with_document(DSP_ODRL_CONTEXT, read("odrl.jsonld")?))
+        Ok(self
+            .with_document(DSPACE_CONTEXT, read("dspace.jsonld")?)
+            .with_document(DSP_ODRL_CONTEXT, read("odrl.jsonld")?))
     }
 
     fn load(&self, url: &str) -> Option<Vec<u8>> {

@@ -143,13 +143,12 @@ async fn answer<R: Registry, T: TokenSource + 'static>(
     };
     let format = ResultsFormat::from_accept(headers.get(ACCEPT).and_then(|v| v.to_str().ok()));
     match catalogue.sparql(query, format).await {
-        Ok(answer) => {
-            ([(CONTENT_TYPE, HeaderValue::from_static(answer.content_type))], answer.body).into_response()
-        }
+        Ok(answer) => ([(CONTENT_TYPE, HeaderValue::from_static(answer.content_type))], answer.body).into_response(),
         Err(error @ (SparqlError::Update | SparqlError::Syntax(_) | SparqlError::MissingQuery)) => {
             let code = if matches!(error, SparqlError::Update) { "UPDATE_REFUSED" } else { "BAD_QUERY" };
             problem(StatusCode::BAD_REQUEST, code, error)
         }
+        Err(error @ SparqlError::Busy) => problem(StatusCode::SERVICE_UNAVAILABLE, "BUSY", error),
         Err(error @ SparqlError::Timeout(_)) => problem(StatusCode::SERVICE_UNAVAILABLE, "QUERY_TIMEOUT", error),
         Err(error @ SparqlError::Evaluation(_)) => problem(StatusCode::INTERNAL_SERVER_ERROR, "QUERY_FAILED", error),
     }
@@ -159,9 +158,8 @@ async fn dsp_catalog<R: Registry, T: TokenSource + 'static>(
     State(catalogue): State<Catalogue<R, T>>,
     body: Bytes,
 ) -> Response {
-    let dsp_error = |code: &str, reason: String| {
-        (StatusCode::BAD_REQUEST, Json(CatalogError::new(code, [reason]))).into_response()
-    };
+    let dsp_error =
+        |code: &str, reason: String| (StatusCode::BAD_REQUEST, Json(CatalogError::new(code, [reason]))).into_response();
     match parse_message::<CatalogRequestMessage>(&body) {
         Ok(message) if !message.filter.is_empty() => {
             dsp_error("FILTER_UNSUPPORTED", "this catalogue supports no `filter`: omit it".to_string())

@@ -254,9 +254,9 @@ fn dataset_matches(r: &DatasetRecord, f: &Filter) -> bool {
         && f.eidr.as_deref().is_none_or(|e| r.eidrs.iter().any(|x| x == e))
         && f.isan.as_deref().is_none_or(|i| r.isans.iter().any(|x| x == i))
         && f.language.as_deref().is_none_or(|wanted| {
-            r.languages.iter().any(|l| {
-                l.strip_prefix(wanted).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
-            })
+            r.languages
+                .iter()
+                .any(|l| l.strip_prefix(wanted).is_some_and(|rest| rest.is_empty() || rest.starts_with('-')))
         })
 }
 

@@ -39,4 +39,4 @@ pub use http::router;
 pub use index::{Filter, SearchHit, SearchResults};
 pub use query::SearchParams;
 pub use registry::{MemoryRegistry, Participant, ParticipantStatus, Registry, RegistryError};
-pub use sparql::{ResultsFormat, SparqlAnswer, SparqlError};
+pub use sparql::{QueryRunner, ResultsFormat, SparqlAnswer, SparqlError};

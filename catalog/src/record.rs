@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(r.kind, Some(DatasetKind::Work));
         assert_eq!(r.work_type.as_deref(), Some("Episode"));
         assert_eq!(r.eidrs, ["10.5240/7EC7-228A-510A-053E-CBB8-J"]);
-        assert_eq!(r.isans, ["0000D07A0090Q"]);
+        assert_eq!(r.isans, ["00000000D07A0090Q"]);
         assert_eq!(r.languages, ["de", "es-419", "fr"]);
         assert!(r.title_words.contains(&"die".to_string()));
         assert!(r.other_words.contains(&"ferry".to_string()) && r.other_words.contains(&"drama".to_string()));
@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn identifiers_are_normalised_and_kinds_read_in_any_spelling() {
         assert_eq!(normalize_eidr("doi:10.5240/abcd"), "10.5240/ABCD");
-        assert_eq!(normalize_isan("ISAN 0000-0000-d07a-0090-Q"), "0000D07A0090Q");
+        assert_eq!(normalize_isan("ISAN 0000-0000-d07a-0090-Q"), "00000000D07A0090Q");
         assert_eq!(parse_kind("urn:passerelle:media:ServiceDataset"), Some(DatasetKind::Service));
         assert_eq!(parse_kind("collection"), Some(DatasetKind::Collection));
         assert_eq!(parse_kind("film"), None);

@@ -1,14 +1,15 @@
 //! The read-only SPARQL 1.1 query service over the catalogue's RDF store:
 //! results as SPARQL JSON or CSV (graphs as N-Triples), updates refused, and
-//! every query bounded in time — it runs on a blocking thread with an oxigraph
-//! cancellation token that is fired when the deadline passes.
+//! every query bounded in time ([`QueryRunner`]).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
 use oxigraph::sparql::{CancellationToken, QueryEvaluationError, QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
+use tokio::sync::{Semaphore, oneshot};
 
 /// How solutions and booleans are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,7 +46,9 @@ pub struct SparqlAnswer {
 /// Why a query got no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum SparqlError {
-    #[error("no `query` parameter: send the SPARQL query as `query=` (GET or form POST) or as an application/sparql-query body")]
+    #[error(
+        "no `query` parameter: send the SPARQL query as `query=` (GET or form POST) or as an application/sparql-query body"
+    )]
     MissingQuery,
     #[error("this endpoint is read-only: SPARQL updates are refused")]
     Update,
@@ -53,39 +56,69 @@ pub enum SparqlError {
     Syntax(String),
     #[error("the query ran longer than {0:?} and was stopped: narrow it (LIMIT, more specific patterns)")]
     Timeout(Duration),
+    #[error("too many queries are running: retry later")]
+    Busy,
     #[error("the query failed: {0}")]
     Evaluation(String),
 }
 
-/// Runs `query` against `store` within `limit`.
-pub async fn run_query(
-    store: Store,
-    query: String,
-    format: ResultsFormat,
+/// Runs queries with a time limit and a bound on how many may run at once.
+///
+/// oxigraph checks the cancellation token only when it reads the store, so a
+/// join evaluated in memory (a cross product, say) may keep its thread busy
+/// after the deadline even though the caller already got its timeout answer.
+/// Queries therefore run on their own threads, never on the async runtime's
+/// blocking pool (whose shutdown would wait for them), and each holds a permit
+/// until its thread really ends: when every permit is held by such runaway
+/// queries, new queries are refused as busy instead of piling up.
+#[derive(Debug, Clone)]
+pub struct QueryRunner {
+    permits: Arc<Semaphore>,
     limit: Duration,
-) -> Result<SparqlAnswer, SparqlError> {
-    let token = CancellationToken::new();
-    let prepared = match SparqlEvaluator::new().with_cancellation_token(token.clone()).parse_query(&query) {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            return Err(if SparqlEvaluator::new().parse_update(&query).is_ok() {
-                SparqlError::Update
-            } else {
-                SparqlError::Syntax(error.to_string())
-            });
-        }
-    };
-    let task = tokio::task::spawn_blocking(move || {
-        let results = prepared.on_store(&store).execute().map_err(|e| evaluation(e, limit))?;
-        serialize(results, format, limit)
-    });
-    match tokio::time::timeout(limit, task).await {
-        Ok(Ok(answer)) => answer,
-        Ok(Err(join)) => Err(SparqlError::Evaluation(format!("the query thread stopped: {join}"))),
-        Err(_) => {
-            // The blocking thread notices the token at its next step and frees its resources.
-            token.cancel();
-            Err(SparqlError::Timeout(limit))
+}
+
+impl QueryRunner {
+    /// At most `concurrent` queries at a time (at least one), each stopped after `limit`.
+    pub fn new(concurrent: usize, limit: Duration) -> Self {
+        QueryRunner { permits: Arc::new(Semaphore::new(concurrent.max(1))), limit }
+    }
+
+    /// Runs `query` against `store` within the time limit.
+    pub async fn run(&self, store: Store, query: String, format: ResultsFormat) -> Result<SparqlAnswer, SparqlError> {
+        let limit = self.limit;
+        let token = CancellationToken::new();
+        let prepared = match SparqlEvaluator::new().with_cancellation_token(token.clone()).parse_query(&query) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                return Err(if SparqlEvaluator::new().parse_update(&query).is_ok() {
+                    SparqlError::Update
+                } else {
+                    SparqlError::Syntax(error.to_string())
+                });
+            }
+        };
+        let permit = self.permits.clone().try_acquire_owned().map_err(|_| SparqlError::Busy)?;
+        let (done, answer) = oneshot::channel();
+        std::thread::Builder::new()
+            .name("sparql-query".into())
+            .spawn(move || {
+                let _permit = permit;
+                let result = prepared
+                    .on_store(&store)
+                    .execute()
+                    .map_err(|e| evaluation(e, limit))
+                    .and_then(|results| serialize(results, format, limit));
+                // The caller may have given up already (timeout): nobody to tell then.
+                let _ = done.send(result);
+            })
+            .map_err(|e| SparqlError::Evaluation(format!("no thread for the query: {e}")))?;
+        match tokio::time::timeout(limit, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(SparqlError::Evaluation("the query thread stopped without an answer".into())),
+            Err(_) => {
+                token.cancel();
+                Err(SparqlError::Timeout(limit))
+            }
         }
     }
 }
@@ -131,6 +164,10 @@ mod tests {
     use super::*;
     use oxigraph::model::{GraphName, Literal, NamedNode, Quad};
 
+    fn runner() -> QueryRunner {
+        QueryRunner::new(2, Duration::from_secs(5))
+    }
+
     fn store(n: usize) -> Store {
         let store = Store::new().unwrap();
         let p = NamedNode::new("http://purl.org/dc/terms/title").unwrap();
@@ -144,26 +181,30 @@ mod tests {
     #[tokio::test]
     async fn counts_in_json_and_csv() {
         let q = "SELECT (COUNT(*) AS ?n) WHERE { ?s <http://purl.org/dc/terms/title> ?t }".to_string();
-        let json = run_query(store(3), q.clone(), ResultsFormat::Json, Duration::from_secs(5)).await.unwrap();
+        let json = runner().run(store(3), q.clone(), ResultsFormat::Json).await.unwrap();
         let v: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
         assert_eq!(v["results"]["bindings"][0]["n"]["value"], "3");
-        let csv = run_query(store(3), q, ResultsFormat::Csv, Duration::from_secs(5)).await.unwrap();
+        let csv = runner().run(store(3), q, ResultsFormat::Csv).await.unwrap();
         assert_eq!(String::from_utf8(csv.body).unwrap().replace('\r', ""), "n\n3\n");
-        let ask = run_query(store(1), "ASK { ?s ?p ?o }".into(), ResultsFormat::Json, Duration::from_secs(5));
-        assert_eq!(ask.await.unwrap().body, br#"{"head":{},"boolean":true}"#);
+        let ask = runner().run(store(1), "ASK { ?s ?p ?o }".into(), ResultsFormat::Json).await;
+        assert_eq!(ask.unwrap().body, br#"{"head":{},"boolean":true}"#);
     }
 
     #[tokio::test]
     async fn updates_and_nonsense_are_refused_and_long_queries_stopped() {
-        let update = run_query(store(1), "DELETE WHERE { ?s ?p ?o }".into(), ResultsFormat::Json, Duration::from_secs(5));
-        assert!(matches!(update.await, Err(SparqlError::Update)));
-        let bad = run_query(store(1), "SELEC nothing".into(), ResultsFormat::Json, Duration::from_secs(5));
-        assert!(matches!(bad.await, Err(SparqlError::Syntax(_))));
+        let update = runner().run(store(1), "DELETE WHERE { ?s ?p ?o }".into(), ResultsFormat::Json).await;
+        assert!(matches!(update, Err(SparqlError::Update)));
+        let bad = runner().run(store(1), "SELEC nothing".into(), ResultsFormat::Json).await;
+        assert!(matches!(bad, Err(SparqlError::Syntax(_))));
         let huge = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }";
         let started = std::time::Instant::now();
-        let slow = run_query(store(200), huge.into(), ResultsFormat::Json, Duration::from_millis(300)).await;
+        let single = QueryRunner::new(1, Duration::from_millis(300));
+        let slow = single.run(store(200), huge.into(), ResultsFormat::Json).await;
         assert!(matches!(slow, Err(SparqlError::Timeout(_))), "{slow:?}");
         assert!(started.elapsed() < Duration::from_secs(3));
+        // The runaway join still holds the only permit: the next query is refused, not queued.
+        let next = single.run(store(1), "ASK { ?s ?p ?o }".into(), ResultsFormat::Json).await;
+        assert!(matches!(next, Err(SparqlError::Busy)), "{next:?}");
         assert_eq!(ResultsFormat::from_accept(Some("text/csv;q=0.9, */*")), ResultsFormat::Csv);
         assert_eq!(ResultsFormat::from_accept(Some("application/sparql-results+json,text/csv")), ResultsFormat::Json);
     }

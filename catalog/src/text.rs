@@ -31,9 +31,10 @@ mod tests {
 
     #[test]
     fn folds_case_and_accents_and_splits_on_punctuation() {
-        assert_eq!(words("L'Été  meurtrier — Director's Cut (2004)"), [
-            "l", "ete", "meurtrier", "director", "s", "cut", "2004"
-        ]);
+        assert_eq!(
+            words("L'Été  meurtrier — Director's Cut (2004)"),
+            ["l", "ete", "meurtrier", "director", "s", "cut", "2004"]
+        );
         assert_eq!(words("Straße über"), ["straße", "uber"]);
         assert!(words(" -- ").is_empty());
     }
