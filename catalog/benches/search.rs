@@ -5,6 +5,13 @@
 //! latency percentiles over a mix of queries and the time of a SPARQL count.
 //!
 //! Run: `cargo bench -p passerelle-catalog --bench search`
+//!
+//! Crawl mode (`CATALOG_BENCH_CRAWL=1`): starts `CATALOG_BENCH_CRAWL_PROVIDERS` (10) DSP
+//! catalog endpoints on loopback HTTP, each serving `CATALOG_BENCH_CRAWL_DATASETS` (10,000)
+//! datasets in pages of 200 linked by `Link: rel="next"`, rendered on request (so the
+//! providers hold no memory of their own), and times one [`Catalogue::crawl_all`] through
+//! the real crawler (fetch, parse, JSON-LD → RDF, index, snapshot off), with the process's
+//! peak RSS (`VmHWM`) before and after, then a SPARQL count over the crawled store.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +20,9 @@ use oxigraph::store::Store;
 use passerelle_catalog::graph::{Contexts, page_quads, participant_graph, replace_graph};
 use passerelle_catalog::index::{Shard, ShardView, search};
 use passerelle_catalog::record::DatasetRecord;
-use passerelle_catalog::{Participant, QueryRunner, ResultsFormat, SearchParams};
+use passerelle_catalog::{
+    Catalogue, CatalogueConfig, MemoryRegistry, Participant, QueryRunner, ResultsFormat, SearchParams,
+};
 use passerelle_dsp::catalog::{DatasetEntry, DatasetKind, ProviderInfo};
 use passerelle_dsp::render::{Placement, Renderer};
 use passerelle_media::{LanguageTag, RightsWindow, Territory, Work, WorkKind};
@@ -90,7 +99,7 @@ fn entry(i: usize, provider: &str, rng: &mut Rng) -> DatasetEntry {
         description: Some(format!("Versions and rights of {title}, a {} drama", rng.pick(ADJECTIVES).to_lowercase())),
         work: Some(Work {
             id: work_id,
-            kind: if i % 3 == 0 { WorkKind::Episode } else { WorkKind::Movie },
+            kind: if i.is_multiple_of(3) { WorkKind::Episode } else { WorkKind::Movie },
             title,
             titles: vec![],
             summary: None,
@@ -119,7 +128,141 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// `VmHWM` (peak resident set) and `VmRSS` of this process, in MiB.
+fn memory_mib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb / 1024)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+const CRAWL_PAGE: usize = 200;
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
+/// One provider's catalog endpoint: page `page` of `datasets` rendered on request.
+async fn serve_provider(p: usize, datasets: usize) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::extract::Query;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let id = format!("did:web:provider-{p}.example");
+    let renderer = Arc::new(Renderer::new(ProviderInfo {
+        participant_id: id.clone(),
+        protocol_base_url: base.clone(),
+        catalog_id: format!("urn:catalog:{p}"),
+    }));
+    let handler = move |Query(q): Query<PageQuery>| {
+        let renderer = renderer.clone();
+        let id = id.clone();
+        async move {
+            let page = q.page.unwrap_or(0);
+            let body = tokio::task::spawn_blocking(move || {
+                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((p * 1_000_003 + page) as u64 + 1));
+                let first = page * CRAWL_PAGE;
+                let last = (first + CRAWL_PAGE).min(datasets);
+                let mut catalog = renderer.catalog_head();
+                catalog.dataset = (first..last)
+                    .map(|i| renderer.dataset(&entry(p * datasets + i, &id, &mut rng), Placement::InCatalog))
+                    .collect::<Result<_, _>>()
+                    .expect("renderable");
+                serde_json::to_vec(&catalog).expect("json")
+            })
+            .await
+            .expect("render");
+            let mut response = axum::response::Response::new(axum::body::Body::from(body));
+            response.headers_mut().insert("content-type", axum::http::HeaderValue::from_static("application/json"));
+            if (page + 1) * CRAWL_PAGE < datasets {
+                let link = format!("</dsp/2025-1/catalog/request?page={}>; rel=\"next\"", page + 1);
+                response.headers_mut().insert("link", axum::http::HeaderValue::from_str(&link).expect("header"));
+            }
+            response
+        }
+    };
+    let app = axum::Router::new().route("/dsp/2025-1/catalog/request", axum::routing::post(handler));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.expect("serve");
+    });
+    (base, task)
+}
+
+fn crawl_bench() {
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let providers = env("CATALOG_BENCH_CRAWL_PROVIDERS", 10);
+    let datasets = env("CATALOG_BENCH_CRAWL_DATASETS", 10_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let mut registry = Vec::new();
+        let mut servers = Vec::new();
+        for p in 0..providers {
+            let (base, task) = serve_provider(p, datasets).await;
+            registry.push(Participant::active(
+                format!("did:web:provider-{p}.example"),
+                format!("{base}/dsp/2025-1"),
+                "distributor",
+            ));
+            servers.push(task);
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(300)).build().expect("client");
+        let mut config = CatalogueConfig::new("did:web:catalogue.example", "http://catalogue.example");
+        config.fetch.page_size = CRAWL_PAGE;
+        config.sparql_timeout = Duration::from_secs(120);
+        let catalogue = Catalogue::new(
+            MemoryRegistry::new(registry),
+            passerelle_dsp::client::NoToken,
+            http,
+            Contexts::dsp_2025_1(),
+            config,
+        )
+        .expect("catalogue");
+        let (peak_before, rss_before) = memory_mib();
+        let started = Instant::now();
+        let statuses = catalogue.crawl_all().await.expect("crawl");
+        let took = started.elapsed();
+        let (peak_after, rss_after) = memory_mib();
+        let crawled: usize = statuses.iter().map(|s| s.datasets).sum();
+        assert!(statuses.iter().all(|s| s.error.is_none()), "a crawl failed: {statuses:?}");
+        assert_eq!(crawled, providers * datasets);
+        println!(
+            "crawl of {providers} providers × {datasets} datasets ({crawled} datasets, {} quads) over loopback HTTP: {took:.2?} \
+             ({:.0} datasets/s); RSS before {rss_before} MiB (peak {peak_before}), after {rss_after} MiB, peak {peak_after} MiB",
+            catalogue.store().len().expect("store size"),
+            crawled as f64 / took.as_secs_f64()
+        );
+        let hits = catalogue.search(
+            &serde_urlencoded::from_str::<SearchParams>("q=lighthouse&territory=EU").expect("params").to_filter().expect("filter"),
+        );
+        println!("  search q=lighthouse&territory=EU over the crawled catalogue → {} matches", hits.total);
+        let count = "SELECT (COUNT(DISTINCT ?d) AS ?n) WHERE { GRAPH ?g { ?d a <http://www.w3.org/ns/dcat#Dataset> } }";
+        for _ in 0..3 {
+            let t = Instant::now();
+            let answer = catalogue.sparql(count.into(), ResultsFormat::Csv).await.expect("count");
+            println!(
+                "  SPARQL count → {} in {:.2?}",
+                String::from_utf8_lossy(&answer.body).replace("\r\n", " "),
+                t.elapsed()
+            );
+        }
+        for task in servers {
+            task.abort();
+        }
+    });
+}
+
 fn main() {
+    if std::env::var("CATALOG_BENCH_CRAWL").is_ok_and(|v| v != "0") {
+        crawl_bench();
+        return;
+    }
     let total: usize = std::env::var("CATALOG_BENCH_DATASETS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let with_rdf = std::env::var("CATALOG_BENCH_RDF").map(|v| v != "0").unwrap_or(true);
     let spec = passerelle_dsp_spec_context_dir();
@@ -191,15 +334,19 @@ fn main() {
         println!("  {q:45} → {} matches", search(&views, f).total);
     }
     let mut times = Vec::new();
-    for round in 0..50 {
-        for f in &filters {
+    let mut per_query = vec![Vec::new(); filters.len()];
+    for _ in 0..50 {
+        for (i, f) in filters.iter().enumerate() {
             let t = Instant::now();
-            let r = search(&views, f);
-            times.push(t.elapsed());
-            if round == 0 {
-                std::hint::black_box(r);
-            }
+            std::hint::black_box(search(&views, f));
+            let took = t.elapsed();
+            times.push(took);
+            per_query[i].push(took);
         }
+    }
+    for (q, mut t) in queries.iter().zip(per_query) {
+        t.sort();
+        println!("  {q:45} p50 {:.2?}, max {:.2?}", percentile(&t, 0.5), t[t.len() - 1]);
     }
     times.sort();
     println!(

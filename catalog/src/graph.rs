@@ -52,6 +52,14 @@ impl Contexts {
         self
     }
 
+    /// The media context and the DSP 2025-1 contexts built into this crate (copies in
+    /// `catalog/contexts/`), so that a running catalogue never fetches a context.
+    pub fn dsp_2025_1() -> Self {
+        Contexts::new()
+            .with_document(DSPACE_CONTEXT, include_str!("../contexts/dspace.jsonld"))
+            .with_document(DSP_ODRL_CONTEXT, include_str!("../contexts/odrl.jsonld"))
+    }
+
     /// Reads `dspace.jsonld` and `odrl.jsonld` from the DSP 2025-1 specification's `context` folder.
     pub fn with_dsp_contexts_from(self, context_dir: &Path) -> Result<Self, ContextError> {
         let read = |file: &str| {
@@ -152,6 +160,23 @@ mod tests {
         assert_eq!(store.len().unwrap(), 1);
         drop_graph(&store, &graph).unwrap();
         assert!(store.is_empty().unwrap());
+    }
+
+    #[test]
+    fn built_in_contexts_are_the_specifications_and_expand_a_page() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/spec/dsp-2025-1/context");
+        let built_in = Contexts::dsp_2025_1();
+        for (url, file) in [(DSPACE_CONTEXT, "dspace.jsonld"), (DSP_ODRL_CONTEXT, "odrl.jsonld")] {
+            assert_eq!(
+                built_in.load(url),
+                Some(std::fs::read(dir.join(file)).unwrap()),
+                "{file} differs from the spec"
+            );
+        }
+        let page = br#"{"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@id": "urn:cat:1",
+            "@type": "Catalog", "dataset": [{"@id": "urn:ds:1", "@type": "Dataset", "hasPolicy": []}]}"#;
+        let (quads, problems) = page_quads(&built_in, page, "http://p/", &participant_graph("did:web:p.example"));
+        assert!(problems.is_empty() && !quads.is_empty(), "{problems:?}");
     }
 
     #[test]

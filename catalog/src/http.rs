@@ -80,8 +80,8 @@ struct ProtocolParams {
     update: Option<String>,
 }
 
-fn protocol_params(text: &str) -> Result<ProtocolParams, Response> {
-    serde_urlencoded::from_str(text).map_err(|e| problem(StatusCode::BAD_REQUEST, "BAD_QUERY", e))
+fn protocol_params(text: &str) -> Result<ProtocolParams, Box<Response>> {
+    serde_urlencoded::from_str(text).map_err(|e| Box::new(problem(StatusCode::BAD_REQUEST, "BAD_QUERY", e)))
 }
 
 async fn sparql_get<R: Registry, T: TokenSource + 'static>(
@@ -91,7 +91,7 @@ async fn sparql_get<R: Registry, T: TokenSource + 'static>(
 ) -> Response {
     let params = match protocol_params(raw.as_deref().unwrap_or("")) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     answer(&catalogue, &headers, params).await
 }
@@ -115,7 +115,7 @@ async fn sparql_post<R: Registry, T: TokenSource + 'static>(
         "application/sparql-update" => ProtocolParams { query: None, update: Some(text) },
         "application/x-www-form-urlencoded" => match protocol_params(&text) {
             Ok(p) => p,
-            Err(response) => return response,
+            Err(response) => return *response,
         },
         other => {
             return problem(

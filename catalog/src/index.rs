@@ -3,7 +3,7 @@
 //! search never sees half a catalog. Words map to sorted posting lists in a
 //! `BTreeMap`, which makes prefix matching a range scan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use passerelle_dsp::catalog::DatasetKind;
@@ -167,23 +167,7 @@ pub fn search(views: &[ShardView], filter: &Filter) -> SearchResults {
         collect(view, filter, &mut matches);
     }
 
-    let mut facets = FacetCounts::default();
-    for m in &matches {
-        *facets.provider.entry(m.view.participant.id.clone()).or_default() += 1;
-        if let Some(kind) = m.record.kind {
-            *facets.kind.entry(kind_name(kind).to_string()).or_default() += 1;
-        }
-        if let Some(wt) = &m.record.work_type {
-            *facets.work_type.entry(wt.clone()).or_default() += 1;
-        }
-        let mut licenses: Vec<&str> =
-            m.offers.iter().flat_map(|o| o.license_types.iter().flatten()).map(String::as_str).collect();
-        licenses.sort_unstable();
-        licenses.dedup();
-        for l in licenses {
-            *facets.license_type.entry(l.to_string()).or_default() += 1;
-        }
-    }
+    let facets = facet_counts(&matches);
 
     let total = matches.len();
     let order = |a: &Match<'_>, b: &Match<'_>| {
@@ -202,6 +186,39 @@ pub fn search(views: &[ShardView], filter: &Filter) -> SearchResults {
     matches.sort_unstable_by(order);
     let hits = matches.into_iter().skip(filter.offset).map(hit).collect();
     SearchResults { total, offset: filter.offset, limit: filter.limit, hits, facets }
+}
+
+/// Counts per facet value, keyed by borrowed strings while counting: a search matching tens of
+/// thousands of datasets must not allocate per match.
+fn facet_counts(matches: &[Match<'_>]) -> FacetCounts {
+    let mut provider: HashMap<&str, usize> = HashMap::new();
+    let mut kind: HashMap<&'static str, usize> = HashMap::new();
+    let mut work_type: HashMap<&str, usize> = HashMap::new();
+    let mut license_type: HashMap<&str, usize> = HashMap::new();
+    let mut licenses: Vec<&str> = Vec::new();
+    for m in matches {
+        *provider.entry(m.view.participant.id.as_str()).or_default() += 1;
+        if let Some(k) = m.record.kind {
+            *kind.entry(kind_name(k)).or_default() += 1;
+        }
+        if let Some(wt) = &m.record.work_type {
+            *work_type.entry(wt.as_str()).or_default() += 1;
+        }
+        licenses.clear();
+        licenses.extend(m.offers.iter().flat_map(|o| o.license_types.iter().flatten()).map(String::as_str));
+        licenses.sort_unstable();
+        licenses.dedup();
+        for l in &licenses {
+            *license_type.entry(l).or_default() += 1;
+        }
+    }
+    let owned = |counts: HashMap<&str, usize>| counts.into_iter().map(|(k, n)| (k.to_string(), n)).collect();
+    FacetCounts {
+        provider: owned(provider),
+        kind: owned(kind),
+        work_type: owned(work_type),
+        license_type: owned(license_type),
+    }
 }
 
 fn collect<'a>(view: &'a ShardView, filter: &Filter, out: &mut Vec<Match<'a>>) {

@@ -13,8 +13,10 @@ pub const DEFAULT_LIMIT: usize = 20;
 /// Largest page size served.
 pub const MAX_LIMIT: usize = 200;
 
-/// Query parameters of the search endpoint; every one is optional.
+/// Query parameters of the search endpoint; every one is optional. An unknown
+/// parameter is refused rather than ignored: a misspelt facet would silently widen the search.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SearchParams {
     /// Words to find in titles and descriptions (each matches as a prefix).
     pub q: Option<String>,
@@ -140,5 +142,7 @@ mod tests {
         assert_eq!(params("kind=film").to_filter().unwrap_err().parameter, "kind");
         assert_eq!(params("limit=0").to_filter().unwrap_err().parameter, "limit");
         assert_eq!(params("offset=-1").to_filter().unwrap_err().parameter, "offset");
+        let misspelt = serde_urlencoded::from_str::<SearchParams>("titel=Nordlys").unwrap_err();
+        assert!(misspelt.to_string().contains("titel"), "{misspelt}");
     }
 }

@@ -18,6 +18,8 @@ pub enum ParticipantStatus {
     Suspended,
     /// Membership credential revoked.
     Revoked,
+    /// Membership credential past its validity.
+    Expired,
 }
 
 /// One registered participant.

@@ -102,12 +102,13 @@ impl QueryRunner {
         std::thread::Builder::new()
             .name("sparql-query".into())
             .spawn(move || {
-                let _permit = permit;
                 let result = prepared
                     .on_store(&store)
                     .execute()
                     .map_err(|e| evaluation(e, limit))
                     .and_then(|results| serialize(results, format, limit));
+                // Released before answering: a caller that queries again on its answer must find the slot free.
+                drop(permit);
                 // The caller may have given up already (timeout): nobody to tell then.
                 let _ = done.send(result);
             })
@@ -188,6 +189,17 @@ mod tests {
         assert_eq!(String::from_utf8(csv.body).unwrap().replace('\r', ""), "n\n3\n");
         let ask = runner().run(store(1), "ASK { ?s ?p ?o }".into(), ResultsFormat::Json).await;
         assert_eq!(ask.unwrap().body, br#"{"head":{},"boolean":true}"#);
+    }
+
+    #[tokio::test]
+    async fn a_one_slot_runner_answers_queries_one_after_the_other() {
+        let single = QueryRunner::new(1, Duration::from_secs(10));
+        let store = store(500);
+        for _ in 0..50 {
+            let q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }".to_string();
+            let answer = single.run(store.clone(), q, ResultsFormat::Csv).await;
+            assert!(answer.is_ok(), "the previous query's slot was still held: {answer:?}");
+        }
     }
 
     #[tokio::test]
