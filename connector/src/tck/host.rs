@@ -25,6 +25,8 @@ use passerelle_dsp::process::{CallerIdentity, ProtocolError, Role};
 use passerelle_dsp::transfer::{TransferHost, TransferMessage};
 use serde_json::{Value, json};
 
+use crate::identity::token::DcpTokenSource;
+
 use super::script::{self, NegotiationEvent, NegotiationStep, TransferEvent, TransferStep};
 use super::seed;
 
@@ -33,13 +35,46 @@ pub const SCRIPTED: &str = "TCK_SCRIPTED";
 /// Endpoint type of the pull address a scripted start announces.
 const HTTP_ENDPOINT: &str = "https://w3id.org/idsa/v4.1/HTTP";
 
-/// The `Authorization` value our own messages carry: the TCK's static value, if configured.
-#[derive(Clone, Default)]
-struct StaticAuthorization(Option<String>);
+/// What our own messages carry in `Authorization`: the TCK's static value (if configured),
+/// or a DCP self-issued token addressed to the counter-party.
+#[derive(Clone)]
+pub enum OutgoingAuthorization {
+    Static(Option<String>),
+    // Boxed: the token source (identity, key, scopes) dwarfs an optional header value.
+    Dcp(Box<DcpTokenSource>),
+}
 
-impl TokenSource for StaticAuthorization {
-    async fn authorization(&self, _request: TokenRequest<'_>) -> Result<Option<String>, TokenError> {
-        Ok(self.0.clone())
+impl Default for OutgoingAuthorization {
+    fn default() -> OutgoingAuthorization {
+        OutgoingAuthorization::Static(None)
+    }
+}
+
+impl OutgoingAuthorization {
+    /// Under DCP the counter-party is a verified participant: processes are bound to it.
+    fn is_dcp(&self) -> bool {
+        matches!(self, OutgoingAuthorization::Dcp(_))
+    }
+}
+
+impl std::fmt::Debug for OutgoingAuthorization {
+    // The static value is a credential: never show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutgoingAuthorization::Static(value) => {
+                write!(f, "Static({})", if value.is_some() { "<redacted>" } else { "none" })
+            }
+            OutgoingAuthorization::Dcp(source) => f.debug_tuple("Dcp").field(source).finish(),
+        }
+    }
+}
+
+impl TokenSource for OutgoingAuthorization {
+    async fn authorization(&self, request: TokenRequest<'_>) -> Result<Option<String>, TokenError> {
+        match self {
+            OutgoingAuthorization::Static(value) => Ok(value.clone()),
+            OutgoingAuthorization::Dcp(source) => source.authorization(request).await,
+        }
     }
 }
 
@@ -60,7 +95,9 @@ pub struct TckHost {
 
 struct Inner {
     memory: MemoryHost,
-    client: DspClient<StaticAuthorization>,
+    client: DspClient<OutgoingAuthorization>,
+    /// Whether counter-parties are verified DCP participants (their processes are then bound to them).
+    verified_peers: bool,
     participant_id: String,
     base_url: String,
     delay: Duration,
@@ -74,7 +111,7 @@ impl std::fmt::Debug for TckHost {
 
 impl TckHost {
     /// A host for `participant_id` reachable at `base_url`, knowing the TCK's provider agreements.
-    pub fn new(participant_id: &str, base_url: &str, authorization: Option<String>, delay: Duration) -> TckHost {
+    pub fn new(participant_id: &str, base_url: &str, authorization: OutgoingAuthorization, delay: Duration) -> TckHost {
         let memory = MemoryHost::new();
         for agreement in script::provider_agreements() {
             memory.add_agreement(agreement, None);
@@ -87,7 +124,8 @@ impl TckHost {
         TckHost {
             inner: Arc::new(Inner {
                 memory,
-                client: DspClient::new(http, StaticAuthorization(authorization)),
+                verified_peers: authorization.is_dcp(),
+                client: DspClient::new(http, authorization),
                 participant_id: participant_id.to_string(),
                 base_url: base_url.trim_end_matches('/').to_string(),
                 delay,
@@ -120,12 +158,12 @@ impl TckHost {
         let offer = MessageOffer::new(offer).map_err(|e| TriggerError::Invalid(e.to_string()))?;
         let pid = new_pid();
         let message = ContractRequestMessage::initial(&pid, offer, self.callback_address());
+        let (counterparty, peer) = self.provider_at(provider_id, address);
         // Recorded before sending: the TCK may answer with an offer before its ACK arrives.
         self.inner
             .memory
-            .negotiation_sent(Role::Consumer, &message.clone().into(), Counterparty::new(None, Some(address.into())))
+            .negotiation_sent(Role::Consumer, &message.clone().into(), counterparty)
             .map_err(|e| TriggerError::Invalid(e.to_string()))?;
-        let peer = Peer::new(address);
         let ack = self
             .inner
             .client
@@ -142,20 +180,22 @@ impl TckHost {
     /// Starts a transfer as consumer under `agreement_id` with the provider at `address`.
     pub async fn start_transfer(
         &self,
+        provider_id: &str,
         agreement_id: &str,
         format: &str,
         address: &str,
     ) -> Result<String, TriggerError> {
         let pid = new_pid();
         let message = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
+        let (counterparty, peer) = self.provider_at(provider_id, address);
         self.inner
             .memory
-            .transfer_sent(Role::Consumer, &message.clone().into(), Counterparty::new(None, Some(address.into())))
+            .transfer_sent(Role::Consumer, &message.clone().into(), counterparty)
             .map_err(|e| TriggerError::Invalid(e.to_string()))?;
         let ack = self
             .inner
             .client
-            .request_transfer(&Peer::new(address), &message)
+            .request_transfer(&peer, &message)
             .await
             .map_err(|e| TriggerError::Peer { address: address.into(), reason: e.to_string() })?;
         if let Err(e) = self.inner.memory.transfer_acknowledged(Role::Consumer, &ack) {
@@ -163,6 +203,15 @@ impl TckHost {
         }
         self.react_transfer(Role::Consumer, &pid, TransferEvent::Initiated);
         Ok(pid)
+    }
+
+    /// The provider a trigger names. Under DCP its id is the DID its tokens must carry (our token's
+    /// audience, and the only caller who may move the process); the static TCK's id binds nothing,
+    /// since its calls verify no participant.
+    fn provider_at(&self, provider_id: &str, address: &str) -> (Counterparty, Peer) {
+        let peer = Peer::new(address).with_participant(provider_id);
+        let bound = self.inner.verified_peers.then(|| provider_id.to_string());
+        (Counterparty::new(bound, Some(address.into())), peer)
     }
 
     // ---- negotiations -----------------------------------------------------------------
@@ -229,13 +278,9 @@ impl TckHost {
                 .with_reason(format!("the TCK scenario of {dataset} ends the negotiation here"))
                 .into(),
         };
-        let address = record.counterparty.address.clone().ok_or("the counter-party's address is not known")?;
+        let peer = peer_of(&record.counterparty)?;
         self.inner.memory.negotiation_sent(side, &message, record.counterparty.clone()).map_err(|e| e.to_string())?;
-        self.inner
-            .client
-            .send_negotiation(&Peer::new(address), side.counterpart(), &message)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.inner.client.send_negotiation(&peer, side.counterpart(), &message).await.map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -288,15 +333,20 @@ impl TckHost {
                 .with_reason(format!("the TCK scenario of {} ends here", record.agreement_id))
                 .into(),
         };
-        let address = record.counterparty.address.clone().ok_or("the counter-party's address is not known")?;
+        let peer = peer_of(&record.counterparty)?;
         self.inner.memory.transfer_sent(side, &message, record.counterparty.clone()).map_err(|e| e.to_string())?;
-        self.inner
-            .client
-            .send_transfer(&Peer::new(address), side.counterpart(), &message)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.inner.client.send_transfer(&peer, side.counterpart(), &message).await.map_err(|e| e.to_string())?;
         Ok(())
     }
+}
+
+/// Where a scripted message goes, and to whom (the audience of a DCP token).
+fn peer_of(counterparty: &Counterparty) -> Result<Peer, String> {
+    let address = counterparty.address.clone().ok_or("the counter-party's address is not known")?;
+    Ok(match &counterparty.participant_id {
+        Some(id) => Peer::new(address).with_participant(id),
+        None => Peer::new(address),
+    })
 }
 
 fn new_pid() -> String {
@@ -426,6 +476,53 @@ mod tests {
         assert_eq!(negotiation_event(Role::Provider, &request, Some(&record), &record), None, "a replay");
         // The consumer's own messages never trigger the provider's script.
         assert_eq!(negotiation_event(Role::Consumer, &request, None, &record), None);
+    }
+
+    #[tokio::test]
+    async fn outgoing_messages_carry_the_static_value_or_a_dcp_token_for_the_counter_party() {
+        use passerelle_identity::dcp::Identity;
+        use passerelle_identity::did::Did;
+        use passerelle_identity::jose::DecodedJws;
+        use passerelle_identity::keys::KeyPair;
+
+        let url = url::Url::parse("http://127.0.0.1:9/consumer/negotiations/x/offers").unwrap();
+        let fixed = OutgoingAuthorization::Static(Some(r#"{"region": "any"}"#.into()));
+        let header = fixed.authorization(TokenRequest { url: &url, audience: Some("TCK_PARTICIPANT") }).await.unwrap();
+        assert_eq!(header.as_deref(), Some(r#"{"region": "any"}"#));
+        assert!(!format!("{fixed:?}").contains("region"), "the static value is never shown");
+
+        let me = Identity::new(Did::parse("did:web:cut.example").unwrap(), KeyPair::generate_es256().unwrap());
+        let dcp = OutgoingAuthorization::Dcp(Box::new(DcpTokenSource::new(me)));
+        let request = TokenRequest { url: &url, audience: Some("did:web:tck.example") };
+        let header = dcp.authorization(request).await.unwrap().unwrap();
+        let token = DecodedJws::decode(header.strip_prefix("Bearer ").unwrap()).unwrap();
+        assert_eq!(
+            (&token.payload["aud"], &token.payload["iss"]),
+            (&json!("did:web:tck.example"), &json!("did:web:cut.example"))
+        );
+        // A callback address says nothing of whom it belongs to: without the counter-party's DID there is no token.
+        assert!(dcp.authorization(TokenRequest { url: &url, audience: None }).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn only_under_dcp_is_a_triggered_process_bound_to_the_provider_named() {
+        let me = crate::identity::token::DcpTokenSource::new(passerelle_identity::dcp::Identity::new(
+            passerelle_identity::did::Did::parse("did:web:cut.example").unwrap(),
+            passerelle_identity::keys::KeyPair::generate_es256().unwrap(),
+        ));
+        let dcp = TckHost::new(
+            "did:web:cut.example",
+            "http://127.0.0.1:9",
+            OutgoingAuthorization::Dcp(Box::new(me)),
+            Duration::ZERO,
+        );
+        let (counterparty, peer) = dcp.provider_at("did:web:tck.example", "http://127.0.0.1:8/provider");
+        assert_eq!(counterparty.participant_id.as_deref(), Some("did:web:tck.example"));
+        assert_eq!(peer.participant_id.as_deref(), Some("did:web:tck.example"), "the audience of our token");
+
+        let fixed = TckHost::new("urn:cut", "http://127.0.0.1:9", OutgoingAuthorization::default(), Duration::ZERO);
+        let (counterparty, _) = fixed.provider_at("TCK_PARTICIPANT", "http://127.0.0.1:8/provider");
+        assert_eq!(counterparty.participant_id, None, "static callers verify no participant id to bind to");
     }
 
     #[test]

@@ -33,6 +33,7 @@ struct NegotiationTrigger {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TransferTrigger {
+    provider_id: String,
     agreement_id: String,
     format: String,
     connector_address: String,
@@ -72,11 +73,11 @@ async fn start_negotiation(State(host): State<TckHost>, body: axum::body::Bytes)
 }
 
 async fn start_transfer(State(host): State<TckHost>, body: axum::body::Bytes) -> Response {
-    let t: TransferTrigger = match parse(&body, "agreementId, format and connectorAddress") {
+    let t: TransferTrigger = match parse(&body, "providerId, agreementId, format and connectorAddress") {
         Ok(t) => t,
         Err(message) => return refused(StatusCode::BAD_REQUEST, message),
     };
-    answer(host.start_transfer(&t.agreement_id, &t.format, &t.connector_address).await)
+    answer(host.start_transfer(&t.provider_id, &t.agreement_id, &t.format, &t.connector_address).await)
 }
 
 /// The data of a started pull transfer: a small JSON document naming the agreement.

@@ -1,13 +1,13 @@
 //! MET:01-01 and CAT:01-01…03 (the TCK's `Metadata01Test` and `Catalog01Test`), plus the
-//! static authorization that replaces DCP in TCK mode.
+//! static authorization that replaces DCP in TCK mode's static variant (the DCP variant's
+//! refusals are in `dcp_refusals`).
 
 use serde_json::json;
 
-use super::{AUTHORIZATION, Tck, assert_refused, assert_valid, message};
+use super::{AUTHORIZATION, Mode, Tck, assert_refused, assert_valid, message};
 
-#[tokio::test]
-async fn met_01_01_version_document() {
-    let tck = Tck::start().await;
+async fn met_01_01_version_document(mode: Mode) {
+    let tck = Tck::start(mode).await;
     // Public: the TCK reads it without authorization, like any peer before it can authenticate.
     let response =
         tck.cut.http.get(format!("{}/.well-known/dspace-version", tck.cut.protocol)).send().await.expect("answer");
@@ -22,10 +22,10 @@ async fn met_01_01_version_document() {
         panic!("the version document does not validate: {errors:?}");
     }
 }
+both_modes!(met_01_01_version_document);
 
-#[tokio::test]
-async fn cat_01_01_catalog_request() {
-    let tck = Tck::start().await;
+async fn cat_01_01_catalog_request(mode: Mode) {
+    let tck = Tck::start(mode).await;
     let (status, catalog) = tck.post(&tck.dsp("/catalog/request"), &message("CatalogRequestMessage", json!({}))).await;
     assert_eq!(status, 200, "{catalog}");
     assert_eq!(catalog["@type"], "Catalog");
@@ -34,26 +34,27 @@ async fn cat_01_01_catalog_request() {
     let acn = datasets.iter().find(|d| d["@id"] == "ACN0101").expect("the negotiation datasets are listed");
     assert_eq!(acn["hasPolicy"][0]["@id"], "CD123:ACN0101:456");
 }
+both_modes!(cat_01_01_catalog_request);
 
-#[tokio::test]
-async fn cat_01_02_dataset_request() {
-    let tck = Tck::start().await;
+async fn cat_01_02_dataset_request(mode: Mode) {
+    let tck = Tck::start(mode).await;
     let (status, dataset) = tck.get(&tck.dsp("/catalog/datasets/CAT0102")).await;
     assert_eq!(status, 200, "{dataset}");
     assert_eq!((&dataset["@type"], &dataset["@id"]), (&json!("Dataset"), &json!("CAT0102")));
 }
+both_modes!(cat_01_02_dataset_request);
 
-#[tokio::test]
-async fn cat_01_03_dataset_request_not_found() {
-    let tck = Tck::start().await;
+async fn cat_01_03_dataset_request_not_found(mode: Mode) {
+    let tck = Tck::start(mode).await;
     let (status, error) = tck.get(&tck.dsp("/catalog/datasets/CAT0103")).await;
     assert_eq!(status, 404, "{error}");
     assert_eq!(error["@type"], "CatalogError");
 }
+both_modes!(cat_01_03_dataset_request_not_found);
 
 #[tokio::test]
 async fn tck_mode_accepts_only_the_static_authorization() {
-    let tck = Tck::start().await;
+    let tck = Tck::start(Mode::Static).await;
     let request = message("CatalogRequestMessage", json!({}));
     let url = tck.dsp("/catalog/request");
     assert_refused(&tck.post_raw(&url, &request, None).await, "CatalogError");

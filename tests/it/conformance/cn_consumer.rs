@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Received, TCK_ID, Tck, assert_refused, message, pid, provider_pid_for};
+use super::{Mode, Received, Tck, assert_refused, message, pid, provider_pid_for};
 
 const ERROR: &str = "ContractNegotiationError";
 
@@ -20,12 +20,12 @@ struct Negotiation {
 
 impl Negotiation {
     /// TCK->>CUT: signal to start; CUT->>TCK: ContractRequestMessage; TCK-->>CUT: ContractNegotiation.
-    async fn initiate(dataset: &'static str) -> Negotiation {
-        let tck = Tck::start().await;
-        let trigger = json!({"providerId": TCK_ID, "offerId": format!("offer{dataset}"), "datasetId": dataset,
+    async fn initiate(mode: Mode, dataset: &'static str) -> Negotiation {
+        let tck = Tck::start(mode).await;
+        let trigger = json!({"providerId": tck.id(), "offerId": format!("offer{dataset}"), "datasetId": dataset,
             "connectorAddress": tck.provider_address()});
         let (status, started) = tck
-            .post_raw(&format!("{}/tck/negotiations/requests", tck.cut.protocol), &trigger, Some(super::AUTHORIZATION))
+            .post_raw(&format!("{}/tck/negotiations/requests", tck.cut.protocol), &trigger, Some(&tck.authorization()))
             .await;
         assert_eq!(status, 200, "{started}");
         let request = tck.expect("ContractRequestMessage", "/provider/negotiations/request").await;
@@ -48,13 +48,13 @@ impl Negotiation {
 
     async fn offer(&self) -> (u16, Value) {
         let offer = json!({"@id": format!("offer{}", self.dataset), "@type": "Offer", "target": self.dataset,
-            "assigner": TCK_ID, "permission": [{"action": "use", "constraint": []}]});
+            "assigner": self.tck.id(), "permission": [{"action": "use", "constraint": []}]});
         self.send("offers", "ContractOfferMessage", json!({"offer": offer})).await
     }
 
     async fn agreement(&self) -> (u16, Value) {
         let agreement = json!({"@id": pid("agreement"), "@type": "Agreement", "target": self.dataset,
-            "assigner": TCK_ID, "assignee": "CONNECTOR_UNDER_TEST", "timestamp": "2026-03-01T12:00:00Z",
+            "assigner": self.tck.id(), "assignee": "CONNECTOR_UNDER_TEST", "timestamp": "2026-03-01T12:00:00Z",
             "permission": [{"action": "use", "constraint": []}]});
         self.send("agreement", "ContractAgreementMessage", json!({"agreement": agreement})).await
     }
@@ -99,9 +99,8 @@ fn ok((status, body): (u16, Value)) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
-async fn cn_c_01_01_offer_accept_agreement_verify_finalize() {
-    let n = Negotiation::initiate("ACNC0101").await;
+async fn cn_c_01_01_offer_accept_agreement_verify_finalize(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0101").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_accepted().await;
@@ -113,10 +112,10 @@ async fn cn_c_01_01_offer_accept_agreement_verify_finalize() {
     n.assert_state("FINALIZED").await;
     n.tck.expect_nothing_queued().await;
 }
+both_modes!(cn_c_01_01_offer_accept_agreement_verify_finalize);
 
-#[tokio::test]
-async fn cn_c_01_02_offer_counter_request_provider_terminates() {
-    let n = Negotiation::initiate("ACNC0102").await;
+async fn cn_c_01_02_offer_counter_request_provider_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0102").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     let counter = n.expect("ContractRequestMessage", "request").await;
@@ -125,19 +124,19 @@ async fn cn_c_01_02_offer_counter_request_provider_terminates() {
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_01_02_offer_counter_request_provider_terminates);
 
-#[tokio::test]
-async fn cn_c_01_03_offer_consumer_terminates() {
-    let n = Negotiation::initiate("ACNC0103").await;
+async fn cn_c_01_03_offer_consumer_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0103").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_01_03_offer_consumer_terminates);
 
-#[tokio::test]
-async fn cn_c_01_04_agreement_verify_finalize() {
-    let n = Negotiation::initiate("ACNC0104").await;
+async fn cn_c_01_04_agreement_verify_finalize(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0104").await;
     n.assert_state("REQUESTED").await;
     ok(n.agreement().await);
     n.expect_verification().await;
@@ -145,44 +144,44 @@ async fn cn_c_01_04_agreement_verify_finalize() {
     ok(n.finalize().await);
     n.assert_state("FINALIZED").await;
 }
+both_modes!(cn_c_01_04_agreement_verify_finalize);
 
-#[tokio::test]
-async fn cn_c_02_01_provider_terminates() {
-    let n = Negotiation::initiate("ACNC0201").await;
+async fn cn_c_02_01_provider_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0201").await;
     n.assert_state("REQUESTED").await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_01_provider_terminates);
 
-#[tokio::test]
-async fn cn_c_02_02_consumer_terminates() {
-    let n = Negotiation::initiate("ACNC0202").await;
+async fn cn_c_02_02_consumer_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0202").await;
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_02_consumer_terminates);
 
-#[tokio::test]
-async fn cn_c_02_03_agreement_consumer_terminates() {
-    let n = Negotiation::initiate("ACNC0203").await;
+async fn cn_c_02_03_agreement_consumer_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0203").await;
     n.assert_state("REQUESTED").await;
     ok(n.agreement().await);
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_03_agreement_consumer_terminates);
 
-#[tokio::test]
-async fn cn_c_02_04_offer_provider_terminates() {
-    let n = Negotiation::initiate("ACNC0204").await;
+async fn cn_c_02_04_offer_provider_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0204").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.assert_state("OFFERED").await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_04_offer_provider_terminates);
 
-#[tokio::test]
-async fn cn_c_02_05_offer_accept_provider_terminates() {
-    let n = Negotiation::initiate("ACNC0205").await;
+async fn cn_c_02_05_offer_accept_provider_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0205").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_accepted().await;
@@ -190,10 +189,10 @@ async fn cn_c_02_05_offer_accept_provider_terminates() {
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_05_offer_accept_provider_terminates);
 
-#[tokio::test]
-async fn cn_c_02_06_agreement_verify_provider_terminates() {
-    let n = Negotiation::initiate("ACNC0206").await;
+async fn cn_c_02_06_agreement_verify_provider_terminates(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0206").await;
     n.assert_state("REQUESTED").await;
     ok(n.agreement().await);
     n.expect_verification().await;
@@ -201,37 +200,37 @@ async fn cn_c_02_06_agreement_verify_provider_terminates() {
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_c_02_06_agreement_verify_provider_terminates);
 
-#[tokio::test]
-async fn cn_c_03_01_finalized_while_requested_is_refused() {
-    let n = Negotiation::initiate("ACNC0301").await;
+async fn cn_c_03_01_finalized_while_requested_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0301").await;
     n.assert_state("REQUESTED").await;
     assert_refused(&n.finalize().await, ERROR);
     n.assert_state("REQUESTED").await;
 }
+both_modes!(cn_c_03_01_finalized_while_requested_is_refused);
 
-#[tokio::test]
-async fn cn_c_03_02_agreement_while_offered_is_refused() {
-    let n = Negotiation::initiate("ACNC0302").await;
+async fn cn_c_03_02_agreement_while_offered_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0302").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.assert_state("OFFERED").await;
     assert_refused(&n.agreement().await, ERROR);
     n.assert_state("OFFERED").await;
 }
+both_modes!(cn_c_03_02_agreement_while_offered_is_refused);
 
-#[tokio::test]
-async fn cn_c_03_03_finalized_while_offered_is_refused() {
-    let n = Negotiation::initiate("ACNC0303").await;
+async fn cn_c_03_03_finalized_while_offered_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0303").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     assert_refused(&n.finalize().await, ERROR);
     n.assert_state("OFFERED").await;
 }
+both_modes!(cn_c_03_03_finalized_while_offered_is_refused);
 
-#[tokio::test]
-async fn cn_c_03_04_finalized_while_accepted_is_refused() {
-    let n = Negotiation::initiate("ACNC0304").await;
+async fn cn_c_03_04_finalized_while_accepted_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0304").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_accepted().await;
@@ -239,10 +238,10 @@ async fn cn_c_03_04_finalized_while_accepted_is_refused() {
     assert_refused(&n.finalize().await, ERROR);
     n.assert_state("ACCEPTED").await;
 }
+both_modes!(cn_c_03_04_finalized_while_accepted_is_refused);
 
-#[tokio::test]
-async fn cn_c_03_05_offer_while_accepted_is_refused() {
-    let n = Negotiation::initiate("ACNC0305").await;
+async fn cn_c_03_05_offer_while_accepted_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0305").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_accepted().await;
@@ -250,10 +249,10 @@ async fn cn_c_03_05_offer_while_accepted_is_refused() {
     assert_refused(&n.offer().await, ERROR);
     n.assert_state("ACCEPTED").await;
 }
+both_modes!(cn_c_03_05_offer_while_accepted_is_refused);
 
-#[tokio::test]
-async fn cn_c_03_06_finalized_while_agreed_is_refused() {
-    let n = Negotiation::initiate("ACNC0306").await;
+async fn cn_c_03_06_finalized_while_agreed_is_refused(mode: Mode) {
+    let n = Negotiation::initiate(mode, "ACNC0306").await;
     n.assert_state("REQUESTED").await;
     ok(n.offer().await);
     n.expect_accepted().await;
@@ -263,3 +262,4 @@ async fn cn_c_03_06_finalized_while_agreed_is_refused() {
     n.assert_state("AGREED").await;
     n.tck.expect_nothing_queued().await;
 }
+both_modes!(cn_c_03_06_finalized_while_agreed_is_refused);

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Received, Tck, assert_refused, message, pid};
+use super::{Mode, Received, Tck, assert_refused, message, pid};
 
 const ERROR: &str = "ContractNegotiationError";
 
@@ -22,8 +22,8 @@ fn offer(dataset: &str) -> Value {
 
 impl Negotiation {
     /// TCK->>CUT: ContractRequestMessage; CUT-->>TCK: ContractNegotiation (REQUESTED).
-    async fn request(dataset: &'static str) -> Negotiation {
-        let tck = Tck::start().await;
+    async fn request(mode: Mode, dataset: &'static str) -> Negotiation {
+        let tck = Tck::start(mode).await;
         let consumer_pid = pid("tck-consumer");
         let body = message(
             "ContractRequestMessage",
@@ -108,18 +108,17 @@ fn ok((status, body): (u16, Value)) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
-async fn cn_01_01_request_offer_terminate() {
-    let n = Negotiation::request("ACN0101").await;
+async fn cn_01_01_request_offer_terminate(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0101").await;
     n.expect_offer().await;
     n.assert_state("OFFERED").await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_01_01_request_offer_terminate);
 
-#[tokio::test]
-async fn cn_01_02_request_offer_counter_request_provider_terminates() {
-    let n = Negotiation::request("ACN0102").await;
+async fn cn_01_02_request_offer_counter_request_provider_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0102").await;
     n.expect_offer().await;
     n.assert_state("OFFERED").await;
     let (status, ack) = n.counter_request().await;
@@ -127,10 +126,10 @@ async fn cn_01_02_request_offer_counter_request_provider_terminates() {
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_01_02_request_offer_counter_request_provider_terminates);
 
-#[tokio::test]
-async fn cn_01_03_request_offer_accept_agreement_verify_finalize() {
-    let n = Negotiation::request("ACN0103").await;
+async fn cn_01_03_request_offer_accept_agreement_verify_finalize(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0103").await;
     n.expect_offer().await;
     ok(n.accept().await);
     n.expect_agreement().await;
@@ -140,79 +139,79 @@ async fn cn_01_03_request_offer_accept_agreement_verify_finalize() {
     n.assert_state("FINALIZED").await;
     n.tck.expect_nothing_queued().await;
 }
+both_modes!(cn_01_03_request_offer_accept_agreement_verify_finalize);
 
-#[tokio::test]
-async fn cn_01_04_request_agreement_verify_finalize() {
-    let n = Negotiation::request("ACN0104").await;
+async fn cn_01_04_request_agreement_verify_finalize(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0104").await;
     n.expect_agreement().await;
     n.assert_state("AGREED").await;
     ok(n.verify().await);
     n.expect_finalized().await;
     n.assert_state("FINALIZED").await;
 }
+both_modes!(cn_01_04_request_agreement_verify_finalize);
 
-#[tokio::test]
-async fn cn_02_01_request_provider_terminates() {
-    let n = Negotiation::request("ACN0201").await;
+async fn cn_02_01_request_provider_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0201").await;
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_01_request_provider_terminates);
 
-#[tokio::test]
-async fn cn_02_02_request_consumer_terminates() {
-    let n = Negotiation::request("ACN0202").await;
+async fn cn_02_02_request_consumer_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0202").await;
     n.assert_state("REQUESTED").await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
     n.tck.expect_nothing_queued().await;
 }
+both_modes!(cn_02_02_request_consumer_terminates);
 
-#[tokio::test]
-async fn cn_02_03_request_agreement_consumer_terminates() {
-    let n = Negotiation::request("ACN0203").await;
+async fn cn_02_03_request_agreement_consumer_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0203").await;
     n.expect_agreement().await;
     n.assert_state("AGREED").await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_03_request_agreement_consumer_terminates);
 
-#[tokio::test]
-async fn cn_02_04_request_offer_consumer_terminates() {
-    let n = Negotiation::request("ACN0204").await;
+async fn cn_02_04_request_offer_consumer_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0204").await;
     n.expect_offer().await;
     ok(n.terminate().await);
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_04_request_offer_consumer_terminates);
 
-#[tokio::test]
-async fn cn_02_05_request_offer_provider_terminates() {
-    let n = Negotiation::request("ACN0205").await;
+async fn cn_02_05_request_offer_provider_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0205").await;
     n.expect_offer().await;
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_05_request_offer_provider_terminates);
 
-#[tokio::test]
-async fn cn_02_06_request_offer_accept_provider_terminates() {
-    let n = Negotiation::request("ACN0206").await;
+async fn cn_02_06_request_offer_accept_provider_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0206").await;
     n.expect_offer().await;
     ok(n.accept().await);
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_06_request_offer_accept_provider_terminates);
 
-#[tokio::test]
-async fn cn_02_07_request_agreement_verify_provider_terminates() {
-    let n = Negotiation::request("ACN0207").await;
+async fn cn_02_07_request_agreement_verify_provider_terminates(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0207").await;
     n.expect_agreement().await;
     ok(n.verify().await);
     n.expect_termination().await;
     n.assert_state("TERMINATED").await;
 }
+both_modes!(cn_02_07_request_agreement_verify_provider_terminates);
 
-#[tokio::test]
-async fn cn_03_01_termination_after_finalized_is_refused() {
-    let n = Negotiation::request("ACN0301").await;
+async fn cn_03_01_termination_after_finalized_is_refused(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0301").await;
     n.expect_agreement().await;
     ok(n.verify().await);
     n.expect_finalized().await;
@@ -220,31 +219,32 @@ async fn cn_03_01_termination_after_finalized_is_refused() {
     assert_refused(&n.terminate().await, ERROR);
     n.assert_state("FINALIZED").await;
 }
+both_modes!(cn_03_01_termination_after_finalized_is_refused);
 
-#[tokio::test]
-async fn cn_03_02_verification_while_offered_is_refused() {
-    let n = Negotiation::request("ACN0302").await;
+async fn cn_03_02_verification_while_offered_is_refused(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0302").await;
     n.expect_offer().await;
     assert_refused(&n.verify().await, ERROR);
     n.assert_state("OFFERED").await;
 }
+both_modes!(cn_03_02_verification_while_offered_is_refused);
 
-#[tokio::test]
-async fn cn_03_03_verification_while_accepted_is_refused() {
-    let n = Negotiation::request("ACN0303").await;
+async fn cn_03_03_verification_while_accepted_is_refused(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0303").await;
     n.expect_offer().await;
     ok(n.accept().await);
     n.assert_state("ACCEPTED").await;
     assert_refused(&n.verify().await, ERROR);
     n.assert_state("ACCEPTED").await;
 }
+both_modes!(cn_03_03_verification_while_accepted_is_refused);
 
-#[tokio::test]
-async fn cn_03_04_second_counter_request_is_refused() {
-    let n = Negotiation::request("ACN0304").await;
+async fn cn_03_04_second_counter_request_is_refused(mode: Mode) {
+    let n = Negotiation::request(mode, "ACN0304").await;
     n.expect_offer().await;
     let (status, ack) = n.counter_request().await;
     assert_eq!((status, &ack["state"]), (200, &json!("REQUESTED")), "{ack}");
     assert_refused(&n.counter_request().await, ERROR);
     n.assert_state("REQUESTED").await;
 }
+both_modes!(cn_03_04_second_counter_request_is_refused);

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{AUTHORIZATION, Received, TCK_ID, Tck, assert_refused, message, provider_pid_for};
+use super::{Mode, Received, Tck, assert_refused, message, provider_pid_for};
 
 const ERROR: &str = "TransferError";
 const FORMAT: &str = "HttpData-PULL";
@@ -20,12 +20,12 @@ struct Transfer {
 
 impl Transfer {
     /// TCK->>CUT: signal to start; CUT->>TCK: TransferRequestMessage; TCK-->>CUT: TransferProcess.
-    async fn initiate(agreement: &'static str) -> Transfer {
-        let tck = Tck::start().await;
-        let trigger = json!({"providerId": TCK_ID, "agreementId": agreement, "format": FORMAT,
+    async fn initiate(mode: Mode, agreement: &'static str) -> Transfer {
+        let tck = Tck::start(mode).await;
+        let trigger = json!({"providerId": tck.id(), "agreementId": agreement, "format": FORMAT,
             "connectorAddress": tck.provider_address()});
         let url = format!("{}/tck/transfers/requests", tck.cut.protocol);
-        let (status, started) = tck.post_raw(&url, &trigger, Some(AUTHORIZATION)).await;
+        let (status, started) = tck.post_raw(&url, &trigger, Some(&tck.authorization())).await;
         assert_eq!(status, 200, "{started}");
         let request = tck.expect("TransferRequestMessage", "/provider/transfers/request").await;
         let consumer_pid = request.str("consumerPid");
@@ -83,29 +83,28 @@ fn ok((status, body): (u16, Value)) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
-async fn tp_c_01_01_started_provider_terminates() {
-    let t = Transfer::initiate("ATPC0101").await;
+async fn tp_c_01_01_started_provider_terminates(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0101").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.assert_state("STARTED").await;
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_01_01_started_provider_terminates);
 
-#[tokio::test]
-async fn tp_c_01_02_started_provider_completes() {
-    let t = Transfer::initiate("ATPC0102").await;
+async fn tp_c_01_02_started_provider_completes(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0102").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.assert_state("STARTED").await;
     ok(t.complete().await);
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_c_01_02_started_provider_completes);
 
-#[tokio::test]
-async fn tp_c_01_03_started_suspended_provider_terminates() {
-    let t = Transfer::initiate("ATPC0103").await;
+async fn tp_c_01_03_started_suspended_provider_terminates(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0103").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.suspend().await);
@@ -113,10 +112,10 @@ async fn tp_c_01_03_started_suspended_provider_terminates() {
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_01_03_started_suspended_provider_terminates);
 
-#[tokio::test]
-async fn tp_c_01_04_started_suspended_restarted_completed() {
-    let t = Transfer::initiate("ATPC0104").await;
+async fn tp_c_01_04_started_suspended_restarted_completed(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0104").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.suspend().await);
@@ -126,47 +125,47 @@ async fn tp_c_01_04_started_suspended_restarted_completed() {
     ok(t.complete().await);
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_c_01_04_started_suspended_restarted_completed);
 
-#[tokio::test]
-async fn tp_c_01_05_provider_terminates() {
+async fn tp_c_01_05_provider_terminates(mode: Mode) {
     // The TCK's sample properties reuse ATPC0104 for TP_C:01-05.
-    let t = Transfer::initiate("ATPC0104").await;
+    let t = Transfer::initiate(mode, "ATPC0104").await;
     t.assert_state("REQUESTED").await;
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_01_05_provider_terminates);
 
-#[tokio::test]
-async fn tp_c_02_01_started_consumer_terminates() {
-    let t = Transfer::initiate("ATPC0201").await;
+async fn tp_c_02_01_started_consumer_terminates(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0201").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.expect("TransferTerminationMessage", "termination").await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_02_01_started_consumer_terminates);
 
-#[tokio::test]
-async fn tp_c_02_02_started_consumer_completes() {
-    let t = Transfer::initiate("ATPC0202").await;
+async fn tp_c_02_02_started_consumer_completes(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0202").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.expect("TransferCompletionMessage", "completion").await;
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_c_02_02_started_consumer_completes);
 
-#[tokio::test]
-async fn tp_c_02_03_started_consumer_suspends_then_terminates() {
-    let t = Transfer::initiate("ATPC0203").await;
+async fn tp_c_02_03_started_consumer_suspends_then_terminates(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0203").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.expect("TransferSuspensionMessage", "suspension").await;
     t.expect("TransferTerminationMessage", "termination").await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_02_03_started_consumer_suspends_then_terminates);
 
-#[tokio::test]
-async fn tp_c_02_04_started_consumer_suspends_restarts_completes() {
-    let t = Transfer::initiate("ATPC0204").await;
+async fn tp_c_02_04_started_consumer_suspends_restarts_completes(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0204").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     t.expect("TransferSuspensionMessage", "suspension").await;
@@ -174,66 +173,67 @@ async fn tp_c_02_04_started_consumer_suspends_restarts_completes() {
     t.expect("TransferCompletionMessage", "completion").await;
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_c_02_04_started_consumer_suspends_restarts_completes);
 
-#[tokio::test]
-async fn tp_c_02_05_requested_consumer_terminates() {
-    let t = Transfer::initiate("ATPC0205").await;
+async fn tp_c_02_05_requested_consumer_terminates(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0205").await;
     t.expect("TransferTerminationMessage", "termination").await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_02_05_requested_consumer_terminates);
 
-#[tokio::test]
-async fn tp_c_03_01_completion_while_requested_is_refused() {
-    let t = Transfer::initiate("ATPC0301").await;
+async fn tp_c_03_01_completion_while_requested_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0301").await;
     t.assert_state("REQUESTED").await;
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("REQUESTED").await;
 }
+both_modes!(tp_c_03_01_completion_while_requested_is_refused);
 
-#[tokio::test]
-async fn tp_c_03_02_suspension_while_requested_is_refused() {
-    let t = Transfer::initiate("ATPC0302").await;
+async fn tp_c_03_02_suspension_while_requested_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0302").await;
     t.assert_state("REQUESTED").await;
     assert_refused(&t.suspend().await, ERROR);
     t.assert_state("REQUESTED").await;
 }
+both_modes!(tp_c_03_02_suspension_while_requested_is_refused);
 
-#[tokio::test]
-async fn tp_c_03_03_completion_while_suspended_is_refused() {
-    let t = Transfer::initiate("ATPC0303").await;
+async fn tp_c_03_03_completion_while_suspended_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0303").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.suspend().await);
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("SUSPENDED").await;
 }
+both_modes!(tp_c_03_03_completion_while_suspended_is_refused);
 
-#[tokio::test]
-async fn tp_c_03_04_start_after_termination_is_refused() {
-    let t = Transfer::initiate("ATPC0304").await;
+async fn tp_c_03_04_start_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0304").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.terminate().await);
     assert_refused(&t.start().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_03_04_start_after_termination_is_refused);
 
-#[tokio::test]
-async fn tp_c_03_05_suspension_after_termination_is_refused() {
-    let t = Transfer::initiate("ATPC0305").await;
+async fn tp_c_03_05_suspension_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0305").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.terminate().await);
     assert_refused(&t.suspend().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_03_05_suspension_after_termination_is_refused);
 
-#[tokio::test]
-async fn tp_c_03_06_completion_after_termination_is_refused() {
-    let t = Transfer::initiate("ATPC0306").await;
+async fn tp_c_03_06_completion_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::initiate(mode, "ATPC0306").await;
     t.assert_state("REQUESTED").await;
     ok(t.start().await);
     ok(t.terminate().await);
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_c_03_06_completion_after_termination_is_refused);

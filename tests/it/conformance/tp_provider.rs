@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{AUTHORIZATION, Received, Tck, assert_refused, message, pid};
+use super::{Mode, Received, Tck, assert_refused, message, pid};
 
 const ERROR: &str = "TransferError";
 const FORMAT: &str = "HttpData-PULL";
@@ -19,8 +19,8 @@ struct Transfer {
 
 impl Transfer {
     /// TCK->>CUT: TransferRequestMessage; CUT-->>TCK: TransferProcess (REQUESTED).
-    async fn request(agreement: &'static str) -> Transfer {
-        let tck = Tck::start().await;
+    async fn request(mode: Mode, agreement: &'static str) -> Transfer {
+        let tck = Tck::start(mode).await;
         let consumer_pid = pid("tck-consumer");
         let body = message(
             "TransferRequestMessage",
@@ -96,34 +96,33 @@ fn ok((status, body): (u16, Value)) {
     assert_eq!(status, 200, "{body}");
 }
 
-#[tokio::test]
-async fn tp_01_01_started_provider_terminates() {
-    let t = Transfer::request("ATP0101").await;
+async fn tp_01_01_started_provider_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0101").await;
     t.expect_start().await;
     t.expect_termination().await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_01_01_started_provider_terminates);
 
-#[tokio::test]
-async fn tp_01_02_started_provider_completes() {
-    let t = Transfer::request("ATP0102").await;
+async fn tp_01_02_started_provider_completes(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0102").await;
     t.expect_start().await;
     t.expect_completion().await;
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_01_02_started_provider_completes);
 
-#[tokio::test]
-async fn tp_01_03_started_suspended_provider_terminates() {
-    let t = Transfer::request("ATP0103").await;
+async fn tp_01_03_started_suspended_provider_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0103").await;
     t.expect_start().await;
     t.expect_suspension().await;
     t.expect_termination().await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_01_03_started_suspended_provider_terminates);
 
-#[tokio::test]
-async fn tp_01_04_started_suspended_restarted_completed() {
-    let t = Transfer::request("ATP0104").await;
+async fn tp_01_04_started_suspended_restarted_completed(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0104").await;
     t.expect_start().await;
     t.expect_suspension().await;
     t.expect_start().await;
@@ -131,51 +130,51 @@ async fn tp_01_04_started_suspended_restarted_completed() {
     t.assert_state("COMPLETED").await;
     t.tck.expect_nothing_queued().await;
 }
+both_modes!(tp_01_04_started_suspended_restarted_completed);
 
-#[tokio::test]
-async fn tp_01_05_provider_terminates() {
-    let t = Transfer::request("ATP0105").await;
+async fn tp_01_05_provider_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0105").await;
     t.expect_termination().await;
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_01_05_provider_terminates);
 
-#[tokio::test]
-async fn tp_02_01_started_consumer_terminates() {
-    let t = Transfer::request("ATP0201").await;
+async fn tp_02_01_started_consumer_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0201").await;
     let start = t.expect_start().await;
     t.assert_state("STARTED").await;
     // The announced pull endpoint serves while STARTED.
     let endpoint = t.tck.cut.local(start.body["dataAddress"]["endpoint"].as_str().unwrap_or_default());
-    let data = t.tck.cut.http.get(&endpoint).header("Authorization", AUTHORIZATION).send().await.expect("pull");
+    let data = t.tck.cut.http.get(&endpoint).header("Authorization", t.tck.authorization()).send().await.expect("pull");
     assert_eq!(data.status().as_u16(), 200);
     let data: Value = data.json().await.expect("JSON");
     assert_eq!(data["agreementId"], "ATP0201");
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_02_01_started_consumer_terminates);
 
-#[tokio::test]
-async fn tp_02_02_started_consumer_completes() {
-    let t = Transfer::request("ATP0202").await;
+async fn tp_02_02_started_consumer_completes(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0202").await;
     t.expect_start().await;
     t.assert_state("STARTED").await;
     ok(t.complete().await);
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_02_02_started_consumer_completes);
 
-#[tokio::test]
-async fn tp_02_03_started_consumer_suspends_then_terminates() {
-    let t = Transfer::request("ATP0203").await;
+async fn tp_02_03_started_consumer_suspends_then_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0203").await;
     t.expect_start().await;
     ok(t.suspend().await);
     t.assert_state("SUSPENDED").await;
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_02_03_started_consumer_suspends_then_terminates);
 
-#[tokio::test]
-async fn tp_02_04_started_consumer_suspends_restarts_completes() {
-    let t = Transfer::request("ATP0204").await;
+async fn tp_02_04_started_consumer_suspends_restarts_completes(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0204").await;
     t.expect_start().await;
     ok(t.suspend().await);
     t.assert_state("SUSPENDED").await;
@@ -184,69 +183,69 @@ async fn tp_02_04_started_consumer_suspends_restarts_completes() {
     ok(t.complete().await);
     t.assert_state("COMPLETED").await;
 }
+both_modes!(tp_02_04_started_consumer_suspends_restarts_completes);
 
-#[tokio::test]
-async fn tp_02_05_requested_consumer_terminates() {
-    let t = Transfer::request("ATP0205").await;
+async fn tp_02_05_requested_consumer_terminates(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0205").await;
     t.assert_state("REQUESTED").await;
     ok(t.terminate().await);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_02_05_requested_consumer_terminates);
 
-#[tokio::test]
-async fn tp_03_01_completion_while_requested_is_refused() {
-    let t = Transfer::request("ATP0301").await;
+async fn tp_03_01_completion_while_requested_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0301").await;
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("REQUESTED").await;
 }
+both_modes!(tp_03_01_completion_while_requested_is_refused);
 
-#[tokio::test]
-async fn tp_03_02_suspension_while_requested_is_refused() {
-    let t = Transfer::request("ATP0302").await;
+async fn tp_03_02_suspension_while_requested_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0302").await;
     assert_refused(&t.suspend().await, ERROR);
     t.assert_state("REQUESTED").await;
 }
+both_modes!(tp_03_02_suspension_while_requested_is_refused);
 
-#[tokio::test]
-async fn tp_03_03_completion_while_suspended_is_refused() {
-    let t = Transfer::request("ATP0303").await;
+async fn tp_03_03_completion_while_suspended_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0303").await;
     t.expect_start().await;
     ok(t.suspend().await);
     t.assert_state("SUSPENDED").await;
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("SUSPENDED").await;
 }
+both_modes!(tp_03_03_completion_while_suspended_is_refused);
 
-#[tokio::test]
-async fn tp_03_04_start_after_termination_is_refused() {
-    let t = Transfer::request("ATP0304").await;
+async fn tp_03_04_start_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0304").await;
     t.expect_start().await;
     ok(t.terminate().await);
     assert_refused(&t.start().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_03_04_start_after_termination_is_refused);
 
-#[tokio::test]
-async fn tp_03_05_suspension_after_termination_is_refused() {
-    let t = Transfer::request("ATP0305").await;
+async fn tp_03_05_suspension_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0305").await;
     t.expect_start().await;
     ok(t.terminate().await);
     assert_refused(&t.suspend().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_03_05_suspension_after_termination_is_refused);
 
-#[tokio::test]
-async fn tp_03_06_completion_after_termination_is_refused() {
-    let t = Transfer::request("ATP0306").await;
+async fn tp_03_06_completion_after_termination_is_refused(mode: Mode) {
+    let t = Transfer::request(mode, "ATP0306").await;
     t.expect_start().await;
     ok(t.terminate().await);
     assert_refused(&t.complete().await, ERROR);
     t.assert_state("TERMINATED").await;
 }
+both_modes!(tp_03_06_completion_after_termination_is_refused);
 
-#[tokio::test]
-async fn a_transfer_under_an_unknown_agreement_is_refused() {
-    let tck = Tck::start().await;
+async fn a_transfer_under_an_unknown_agreement_is_refused(mode: Mode) {
+    let tck = Tck::start(mode).await;
     let body = message(
         "TransferRequestMessage",
         json!({"consumerPid": pid("tck-consumer"), "agreementId": "ATP9999", "format": FORMAT,
@@ -254,3 +253,4 @@ async fn a_transfer_under_an_unknown_agreement_is_refused() {
     );
     assert_refused(&tck.post(&tck.dsp("/transfers/request"), &body).await, ERROR);
 }
+both_modes!(a_transfer_under_an_unknown_agreement_is_refused);
