@@ -9,6 +9,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use passerelle_connector::authority::{self, AuthorityInit, AuthorityService, AuthoritySettings};
+use passerelle_connector::catalogue::client::{CatalogueClient, SearchOutcome, query_string};
+use passerelle_connector::catalogue::{self, CatalogueInit, CatalogueService, CatalogueSettings};
 use passerelle_connector::config::{Config, LogFormat};
 use passerelle_connector::identity::{self, SelfDescription};
 use passerelle_connector::import::{self, EXIT_FATAL, ImportReport};
@@ -91,6 +93,94 @@ enum Command {
     Negotiations(ListArgs),
     /// Transfer processes (both roles) with their state and why a stalled one is stalled.
     Transfers(ListArgs),
+    /// Run the data space's federated catalogue together with its authority (the operator's service).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Search the data space's federated catalogue (`[catalogue] url`) for offers to negotiate.
+    #[command(
+        long_about = "Search the federated catalogue named by [catalogue] url. Every hit shows the provider's DSP \
+                      address, the dataset id and the offer ids: start a negotiation from it with POST \
+                      /api/v1/negotiations {\"counterPartyAddress\", \"datasetId\", \"offerId\"}.\n\nExit codes: 0 \
+                      results printed (possibly none); 2 the catalogue refused the parameters; 1 it could not be asked.",
+        after_help = "Examples:\n  passerelle search --config ./canal/passerelle.toml --title \"Le Passage\"\n  \
+                      passerelle search --config ./canal/passerelle.toml --eidr 10.5240/7791-8534-2C23-9030-8610-5 --json"
+    )]
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogCommand {
+    /// Create a catalogue folder: the authority's files (authority.toml, keys) and catalogue.toml.
+    Init {
+        /// Folder of the catalogue (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// Name of the data space's operator.
+        #[arg(long)]
+        name: String,
+        /// URL under which participants reach the catalogue and authority (its did:web is derived from it).
+        #[arg(long, value_name = "URL")]
+        public_url: String,
+        /// Role of the catalogue's own membership: connectors show its crawler the offers this role may see.
+        #[arg(long, default_value = "broadcaster")]
+        role: String,
+        /// Legal name of its self-issued gx:LegalPerson credential (default: --name).
+        #[arg(long)]
+        legal_name: Option<String>,
+        /// Registration number as KIND:VALUE, KIND one of vatID, local, EORI, EUID, LEI.
+        #[arg(long, value_name = "KIND:VALUE")]
+        registration_number: String,
+        /// Country of registration (ISO 3166-1 alpha-2, e.g. FR).
+        #[arg(long, value_name = "CC")]
+        country: String,
+        /// Signing key algorithm: es256 (default) or eddsa.
+        #[arg(long, value_name = "ALG", default_value = "es256")]
+        key_algorithm: String,
+        /// Replace an existing configuration and its keys (members and the snapshot are kept).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Serve the authority and the catalogue until SIGINT or SIGTERM.
+    #[command(long_about = "Serve the authority and the federated catalogue. Once both listeners are bound it prints \
+                      exactly two lines on standard output:\n  public listening on http://ADDR:PORT\n  management \
+                      listening on http://ADDR:PORT\nPublic: the DID document, POST /onboarding, GET \
+                      /status/{revocation,suspension}, GET /api/v1/search, GET|POST /sparql, POST \
+                      /dsp/2025-1/catalog/request, GET /api/v1/participants, POST /api/v1/notify/{participant}. \
+                      Management (X-Api-Key from secrets/admin-api-key): GET /members, POST \
+                      /members/{id}/revoke|suspend|reinstate (a revoked or suspended member leaves the catalogue at \
+                      once). PASSERELLE_AUTHORITY_BIND and PASSERELLE_AUTHORITY_MANAGEMENT_BIND override the listeners.")]
+    Run {
+        /// Catalogue configuration file.
+        #[arg(long, value_name = "FILE", default_value = "catalogue.toml")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Words of the title or description (each matches as a prefix).
+    #[arg(long, value_name = "WORDS")]
+    title: Option<String>,
+    /// EIDR id (exact; DOI forms accepted).
+    #[arg(long)]
+    eidr: Option<String>,
+    /// Language (BCP 47; `fr` also finds `fr-CA`).
+    #[arg(long, value_name = "TAG")]
+    language: Option<String>,
+    /// Territory (ISO 3166-1 alpha-2) or group (EU, DACH, Nordics…).
+    #[arg(long, value_name = "CODE")]
+    territory: Option<String>,
+    /// Provider's participant id (DID).
+    #[arg(long, value_name = "DID")]
+    provider: Option<String>,
+    /// Most hits shown (1 to 200).
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Print the catalogue's JSON answer instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,6 +360,8 @@ fn main() -> ExitCode {
             }
             Command::Negotiations(args) => run_report(args, None, Report::Negotiations).await,
             Command::Transfers(args) => run_report(args, None, Report::Transfers).await,
+            Command::Catalog(command) => run_catalog(command).await,
+            Command::Search(args) => run_search(args).await,
         }
     });
     match code {
@@ -418,6 +510,10 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<i32> {
     }
     store.close().await;
 
+    if report.files.iter().any(|f| f.error.is_none()) {
+        notify_catalogue(&config).await;
+    }
+
     if args.json {
         let json = serde_json::json!({
             "files": report.files,
@@ -515,6 +611,118 @@ async fn run_authority(command: AuthorityCommand) -> anyhow::Result<i32> {
             tracing::info!(%public, %management, "authority started");
             bound.serve(server::shutdown_signal()).await?;
         }
+    }
+    Ok(0)
+}
+
+/// Tells `[catalogue] url` that this connector's offers changed; best effort, never fails the import.
+async fn notify_catalogue(config: &Config) {
+    let Some(client) = CatalogueClient::from_config(config) else { return };
+    match client.notify().await {
+        Ok(status) => tracing::info!(
+            catalogue = %client.base(),
+            datasets = status.get("datasets").and_then(serde_json::Value::as_u64),
+            "catalogue notified"
+        ),
+        Err(error) => tracing::warn!(%error, "the catalogue could not be notified (the import is kept)"),
+    }
+}
+
+async fn run_catalog(command: CatalogCommand) -> anyhow::Result<i32> {
+    match command {
+        CatalogCommand::Init {
+            dir,
+            name,
+            public_url,
+            role,
+            legal_name,
+            registration_number,
+            country,
+            key_algorithm: algorithm,
+            force,
+        } => {
+            let out = catalogue::init(&CatalogueInit {
+                dir,
+                name,
+                public_url,
+                algorithm: key_algorithm(&algorithm)?,
+                force,
+                role,
+                legal_name,
+                registration_number,
+                country,
+            })?;
+            println!("configuration: {}", out.config_file.display());
+            println!("authority: {}", out.authority_file.display());
+            println!("DID: {}", out.did);
+            println!("admin API key: {} (send it as X-Api-Key)", out.api_key_file.display());
+            println!("participants trust it with: [trust] membership = \"{}\"", out.did);
+            println!("next: passerelle catalog run --config {}", out.config_file.display());
+        }
+        CatalogCommand::Run { config } => {
+            let settings = CatalogueSettings::load(&config)?;
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .try_init();
+            let bound = CatalogueService::prepare(settings).await?.bind().await?;
+            let (public, management) = (bound.public_addr()?, bound.management_addr()?);
+            {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "public listening on http://{public}")?;
+                writeln!(out, "management listening on http://{management}")?;
+                out.flush()?;
+            }
+            tracing::info!(%public, %management, "catalogue started");
+            bound.serve(server::shutdown_signal()).await?;
+        }
+    }
+    Ok(0)
+}
+
+async fn run_search(args: SearchArgs) -> anyhow::Result<i32> {
+    let config = Config::load(&args.config.config)?;
+    init_logging(&config);
+    let client = CatalogueClient::from_config(&config).ok_or_else(|| {
+        anyhow::anyhow!("no federated catalogue is configured: set [catalogue] url (or PASSERELLE_CATALOGUE_URL)")
+    })?;
+    let limit = args.limit.map(|n| n.to_string());
+    let pairs: Vec<(&str, &str)> = [
+        ("q", args.title.as_deref()),
+        ("eidr", args.eidr.as_deref()),
+        ("language", args.language.as_deref()),
+        ("territory", args.territory.as_deref()),
+        ("provider", args.provider.as_deref()),
+        ("limit", limit.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|v| (name, v)))
+    .collect();
+    let results = match client.search(&query_string(&pairs)).await? {
+        SearchOutcome::Results(results) => results,
+        SearchOutcome::BadParameters { message, .. } => {
+            eprintln!("error: {message}");
+            return Ok(2);
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+        return Ok(0);
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    let hits = results["hits"].as_array().cloned().unwrap_or_default();
+    println!("{} match(es), showing {}", results["total"].as_u64().unwrap_or(0), hits.len());
+    for hit in &hits {
+        let offers: Vec<String> =
+            hit["offerIds"].as_array().map(|ids| ids.iter().map(text).collect()).unwrap_or_default();
+        let stale = if hit["stale"].as_bool() == Some(true) { " (stale)" } else { "" };
+        println!("{}{stale}", text(&hit["title"]));
+        println!("  provider: {} at {}", text(&hit["provider"]), text(&hit["providerAddress"]));
+        println!("  dataset:  {}", text(&hit["datasetId"]));
+        println!("  offers:   {}", offers.join(", "));
     }
     Ok(0)
 }

@@ -14,6 +14,7 @@
 //! - [`server`]: the two listeners (public protocol, private management) and shutdown;
 //! - [`identity`]: the participant's did:web, keys, credentials and DCP on the protocol listener;
 //! - [`authority`]: the data-space authority service (`passerelle authority`);
+//! - [`catalogue`]: the federated catalogue service (`passerelle catalog`) and the connector's client of it;
 //! - [`tck`]: the official DSP TCK's connector-under-test mode (`[tck]`, tests only).
 //!
 //! The `passerelle` binary only parses its command line and calls into this crate.
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod authority;
 pub mod catalog;
+pub mod catalogue;
 pub mod config;
 pub mod contracts;
 pub mod dataplane;

@@ -122,11 +122,14 @@ impl Connector {
             default_limit: self.config.catalog_page_size,
             max_limit: MAX_CATALOG_PAGE.max(self.config.catalog_page_size),
         };
-        // DCP in front of the DSP routes (or, in TCK mode, the TCK's static authorization in front of
-        // its seeded, scripted routes); the DID document and credential service beside them.
+        // DCP in front of the DSP routes (or, in TCK mode, DCP or the TCK's static authorization in front
+        // of its seeded, scripted routes); the DID document and credential service beside them.
         let dsp = if self.config.tck.enabled {
-            tracing::warn!("TCK mode: serving the official DSP TCK's seeded datasets and scripts, not the store");
-            crate::tck::protocol_routes(&self.config.tck, info, paging)
+            tracing::warn!(
+                authorization = ?self.config.tck.authorization,
+                "TCK mode: serving the official DSP TCK's seeded datasets and scripts, not the store"
+            );
+            crate::tck::protocol_routes(&self.config.tck, &self.identity, info, paging)
         } else {
             let source = VisibleCatalog::new(StoreCatalog::new(self.store.clone(), participant.id.clone()));
             let dsp = passerelle_dsp::protocol_router_full(
@@ -159,10 +162,11 @@ impl Connector {
 
     /// The management router.
     pub fn management_router(&self) -> Router {
-        management_router(
-            ApiState::new(self.store.clone(), self.api_key.clone()).with_processes(self.processes.clone()),
-        )
-        .layer(middleware::from_fn(log_request))
+        let mut state = ApiState::new(self.store.clone(), self.api_key.clone()).with_processes(self.processes.clone());
+        if let Some(catalogue) = crate::catalogue::client::CatalogueClient::from_config(&self.config) {
+            state = state.with_catalogue(catalogue);
+        }
+        management_router(state).layer(middleware::from_fn(log_request))
     }
 
     /// Binds both listeners.

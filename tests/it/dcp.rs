@@ -34,7 +34,7 @@ pub fn free_port() -> u16 {
 }
 
 /// Starts `passerelle <args>` and waits for the lines starting with each of `announces`.
-async fn spawn_announcing(args: &[&str], env: &[(&str, &str)], announces: &[&str]) -> (Child, Vec<String>) {
+pub async fn spawn_announcing(args: &[&str], env: &[(&str, &str)], announces: &[&str]) -> (Child, Vec<String>) {
     let mut cmd = Command::new(bin());
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     clean_env(&mut cmd);

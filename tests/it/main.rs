@@ -6,6 +6,7 @@ mod cli;
 mod conformance;
 mod crash;
 mod dcp;
+mod federation;
 mod identity;
 mod negotiation;
 mod negotiation_restart;

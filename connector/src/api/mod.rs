@@ -9,6 +9,7 @@
 //! any bad input: malformed JSON, wrong content type, wrong types, unknown enum
 //! values, invalid identifiers, invalid policies, unknown ids, bad paging.
 
+mod catalogue;
 mod contracts;
 pub mod error;
 pub mod extract;
@@ -46,16 +47,24 @@ pub struct ApiState {
     api_key: Arc<ApiKey>,
     /// Negotiations and transfers (absent: those routes answer 503).
     processes: Option<crate::contracts::Processes>,
+    /// The federated catalogue (absent: search answers 503 and nothing is notified).
+    catalogue: Option<crate::catalogue::client::CatalogueClient>,
 }
 
 impl ApiState {
     pub fn new(store: Store, api_key: ApiKey) -> ApiState {
-        ApiState { store, api_key: Arc::new(api_key), processes: None }
+        ApiState { store, api_key: Arc::new(api_key), processes: None, catalogue: None }
     }
 
     /// Serves the negotiation, agreement and transfer routes from `processes`.
     pub fn with_processes(mut self, processes: crate::contracts::Processes) -> ApiState {
         self.processes = Some(processes);
+        self
+    }
+
+    /// Searches `client`'s catalogue and notifies it after offer changes.
+    pub fn with_catalogue(mut self, client: crate::catalogue::client::CatalogueClient) -> ApiState {
+        self.catalogue = Some(client);
         self
     }
 }
@@ -93,8 +102,10 @@ pub fn management_router(state: ApiState) -> Router {
         .route("/transfers/{pid}/data", get(contracts::transfer_data))
         .route("/transfers/{pid}/edr", get(contracts::transfer_edr))
         .route("/transfers/{pid}/{action}", post(contracts::act_on_transfer))
+        .route("/catalogue/search", get(catalogue::search))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), catalogue::notify_on_change))
         .layer(middleware::from_fn_with_state(state.clone(), require_api_key));
 
     Router::new()
@@ -225,6 +236,7 @@ impl Modify for SecuritySchemes {
         contracts::terminate_negotiation, contracts::list_agreements, contracts::get_agreement,
         contracts::start_transfer, contracts::list_transfers, contracts::get_transfer, contracts::act_on_transfer,
         contracts::transfer_data, contracts::transfer_edr,
+        catalogue::search,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
@@ -235,6 +247,7 @@ impl Modify for SecuritySchemes {
         (name = "imports", description = "Log of MAM file imports"),
         (name = "negotiations", description = "Contract negotiations (DSP) and the agreements they produce"),
         (name = "transfers", description = "Transfer processes (DSP) and their data"),
+        (name = "catalogue", description = "The data space's federated catalogue, searched through this connector"),
         (name = "health", description = "Liveness"),
     )
 )]

@@ -161,6 +161,16 @@ impl AuthorityService {
         &self.settings
     }
 
+    /// The authority itself, for a service that hosts it next to its own routes (the catalogue).
+    pub fn authority(&self) -> Arc<Authority> {
+        self.authority.clone()
+    }
+
+    /// The authority's DID and signing key.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
     /// DID document, onboarding and status lists.
     pub fn public_router(&self) -> Router {
         let mut document = self.identity.did_document(None);

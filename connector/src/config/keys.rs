@@ -208,6 +208,13 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key(
         "tck",
+        "authorization",
+        KeyKind::Text,
+        Some("static"),
+        "In TCK mode, how callers authenticate: `static` (the official TCK's one header value, tck.static_authorization) or `dcp` (the DCP verifier in front of the TCK routes, DCP tokens on the scripted messages; needs dcp.enabled).",
+    ),
+    key(
+        "tck",
         "static_authorization",
         KeyKind::Text,
         None,
@@ -226,6 +233,13 @@ pub const KEYS: &[KeySpec] = &[
         KeyKind::Integer,
         Some("50"),
         "Datasets per DSP catalog page when the request names no limit (1 to 1000; a request may ask for up to 1000).",
+    ),
+    key(
+        "catalogue",
+        "url",
+        KeyKind::Text,
+        None,
+        "Public URL of the data space's federated catalogue (`passerelle catalog run`). When set, the connector notifies it after an import or an offer change (best effort), and `passerelle search` and GET /api/v1/catalogue/search query it.",
     ),
     key(
         "log",

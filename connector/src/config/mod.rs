@@ -14,7 +14,7 @@ mod tck;
 mod tls;
 
 pub use identity::{IdentitySettings, SigningKeySource};
-pub use tck::TckSettings;
+pub use tck::{TckAuthorization, TckSettings};
 pub use tls::{ServerCertificate, TlsSettings};
 
 use std::collections::HashMap;
@@ -119,6 +119,8 @@ pub struct Config {
     /// The official DSP TCK's connector-under-test mode (`[tck]`), off by default.
     pub tck: TckSettings,
     pub catalog_page_size: usize,
+    /// The federated catalogue to notify and search (`[catalogue] url`).
+    pub catalogue_url: Option<Url>,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Things worth telling the operator that do not stop the connector (unknown
@@ -502,6 +504,13 @@ impl Settings {
             None => DEFAULT_PAGE_SIZE as usize,
         };
 
+        let catalogue_url = match self.text("catalogue", "url") {
+            None => None,
+            Some((raw, origin)) => {
+                Some(parse_public_url(raw.trim()).map_err(|r| Self::invalid("catalogue", "url", &origin, r))?)
+            }
+        };
+
         let log_filter = self.text("log", "filter").map(|(v, _)| v).unwrap_or_else(|| "info".to_string());
         let log_format = match self.text("log", "format") {
             None => LogFormat::Text,
@@ -530,6 +539,7 @@ impl Settings {
             tls,
             tck,
             catalog_page_size,
+            catalogue_url,
             log_filter,
             log_format,
             warnings,
