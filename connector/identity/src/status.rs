@@ -338,7 +338,14 @@ impl StatusChecker {
     /// Refuses `credential` if any of its status entries is set. A credential without
     /// entries passes (the trust list decides whether that is acceptable for its type).
     pub async fn check(&self, credential: &Credential) -> Result<(), StatusError> {
+        self.check_fresh_until(credential).await.map(|_| ())
+    }
+
+    /// [`StatusChecker::check`], also telling until when the answer stands: the earliest
+    /// time one of the lists it read is due for a re-fetch (`None`: no status entry was read).
+    pub async fn check_fresh_until(&self, credential: &Credential) -> Result<Option<OffsetDateTime>, StatusError> {
         let id = credential.id.clone().unwrap_or_else(|| "(credential without id)".into());
+        let mut fresh_until: Option<OffsetDateTime> = None;
         for raw in &credential.credential_status {
             let entry =
                 StatusListEntry::from_json(raw).map_err(|source| StatusError::Entry { id: id.clone(), source })?;
@@ -357,8 +364,10 @@ impl StatusChecker {
                     StatusPurpose::Suspension => StatusError::Suspended { id },
                 });
             }
+            let until = cached.fetched + self.ttl;
+            fresh_until = Some(fresh_until.map_or(until, |known| known.min(until)));
         }
-        Ok(())
+        Ok(fresh_until)
     }
 
     /// Forgets cached lists (e.g. after the issuer announced a change).

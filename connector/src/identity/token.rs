@@ -1,8 +1,14 @@
 //! The `Authorization` header of outgoing DSP requests: a DCP self-issued ID token
 //! addressed to the counter-party, carrying an access token that lets it read our
 //! membership and LegalPerson credentials from our credential service.
+//!
+//! The ID token is new for every request (its `jti` is single-use); the access token is
+//! reused towards the same counter-party for most of its lifetime, which lets that
+//! counter-party's verifier reuse the presentation it fetched with it instead of querying
+//! our credential service for every message (`passerelle_identity::dcp::PresentationCache`).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use passerelle_dsp::client::{TokenError, TokenRequest, TokenSource};
 use passerelle_dsp::message::version::PROTOCOL_PATH;
@@ -10,10 +16,15 @@ use passerelle_identity::clock::{Clock, SystemClock};
 use passerelle_identity::dcp::{Identity, Scope};
 use passerelle_identity::did::Did;
 use passerelle_identity::vc::types;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 /// How long an outgoing token is valid: long enough for one request and its presentation query.
 pub const TOKEN_TTL: Duration = Duration::minutes(2);
+/// Lifetime of the access token carried inside: how long a verifier may keep our presentation.
+pub const ACCESS_TOKEN_TTL: Duration = Duration::minutes(5);
+/// An access token is not reused when less than this is left: the counter-party must still be
+/// able to query our credential service with it after receiving the request.
+pub const ACCESS_TOKEN_MARGIN: Duration = Duration::minutes(2);
 
 /// A [`TokenSource`] for [`passerelle_dsp::client::DspClient`] signing DCP tokens.
 #[derive(Clone)]
@@ -21,6 +32,8 @@ pub struct DcpTokenSource {
     identity: Identity,
     scopes: Vec<Scope>,
     clock: Arc<dyn Clock>,
+    /// Access token per counter-party DID, with its expiry.
+    access: Arc<Mutex<HashMap<String, (String, OffsetDateTime)>>>,
 }
 
 impl std::fmt::Debug for DcpTokenSource {
@@ -37,14 +50,29 @@ impl DcpTokenSource {
 
     pub fn with_clock(identity: Identity, clock: Arc<dyn Clock>) -> DcpTokenSource {
         let scopes = [types::MEMBERSHIP, types::LEGAL_PERSON].iter().map(|t| Scope::credential_type(t)).collect();
-        DcpTokenSource { identity, scopes, clock }
+        DcpTokenSource { identity, scopes, clock, access: Arc::default() }
     }
 
     /// The header value (`Bearer …`) for a request to `audience`.
     pub fn authorization_for(&self, audience: &Did) -> Result<String, TokenError> {
-        self.identity
-            .dsp_authorization(audience, &self.scopes, self.clock.now(), TOKEN_TTL)
-            .map_err(|e| TokenError::new(format!("cannot sign the DCP token: {e}")))
+        let now = self.clock.now();
+        let signing = |e: passerelle_identity::keys::KeyError| TokenError::new(format!("cannot sign the DCP token: {e}"));
+        let access = self.access_token(audience, now).map_err(signing)?;
+        let id_token = self.identity.id_token(audience.as_str(), Some(access), now, TOKEN_TTL).map_err(signing)?;
+        Ok(format!("Bearer {id_token}"))
+    }
+
+    fn access_token(&self, audience: &Did, now: OffsetDateTime) -> Result<String, passerelle_identity::keys::KeyError> {
+        let mut tokens = self.access.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((token, expires)) = tokens.get(audience.as_str())
+            && *expires - now > ACCESS_TOKEN_MARGIN
+        {
+            return Ok(token.clone());
+        }
+        let token = self.identity.access_token(audience, &self.scopes, now, ACCESS_TOKEN_TTL)?;
+        tokens.retain(|_, (_, expires)| *expires > now);
+        tokens.insert(audience.to_string(), (token.clone(), now + ACCESS_TOKEN_TTL));
+        Ok(token)
     }
 }
 
@@ -104,6 +132,34 @@ mod tests {
             clock,
         );
         assert!(elsewhere.verify(token).await.is_err(), "a token for one party is refused by another");
+    }
+
+    #[tokio::test]
+    async fn the_access_token_is_reused_per_counter_party_for_most_of_its_lifetime() {
+        let clock = Arc::new(ManualClock::at_unix(1_800_000_000));
+        let me = Identity::new(Did::parse("did:web:lab.example").unwrap(), KeyPair::generate_es256().unwrap());
+        let source = DcpTokenSource::with_clock(me.clone(), clock.clone());
+        let provider = Did::parse("did:web:distributor.example").unwrap();
+        let resolver = Arc::new(InMemoryResolver::new());
+        resolver.publish(me.did_document(None));
+        let verifier = TokenVerifier::new(&provider, resolver, Arc::new(InMemoryJtiStore::new()), clock.clone());
+        let claims = |header: String| {
+            let verifier = &verifier;
+            async move { verifier.verify(header.strip_prefix("Bearer ").unwrap()).await.unwrap().claims }
+        };
+
+        let first = claims(source.authorization_for(&provider).unwrap()).await;
+        let second = claims(source.authorization_for(&provider).unwrap()).await;
+        assert_ne!(first.jti, second.jti, "every request has its own ID token (the second was not refused as a replay)");
+        assert_eq!(first.token, second.token, "the access token rides along again");
+        let other = Did::parse("did:web:broadcaster.example").unwrap();
+        let elsewhere = source.authorization_for(&other).unwrap();
+        assert!(!elsewhere.contains(first.token.as_deref().unwrap()), "each counter-party has its own access token");
+
+        // Once less than the margin is left, a new one is made.
+        clock.advance(ACCESS_TOKEN_TTL - ACCESS_TOKEN_MARGIN);
+        let renewed = claims(source.authorization_for(&provider).unwrap()).await;
+        assert_ne!(renewed.token, first.token);
     }
 
     #[test]

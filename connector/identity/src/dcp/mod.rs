@@ -15,6 +15,7 @@ mod credential_service;
 mod jti;
 mod messages;
 mod participant;
+mod presentations;
 mod token;
 mod verifier;
 
@@ -24,6 +25,7 @@ pub use credential_service::{
 pub use jti::{InMemoryJtiStore, JtiStore};
 pub use messages::{DCP_CONTEXT, PresentationQueryMessage, PresentationResponseMessage, Scope, ScopeError};
 pub use participant::Identity;
+pub use presentations::PresentationCache;
 pub use token::{AccessTokenClaims, IdTokenClaims, TokenError, TokenVerifier, VerifiedToken, bearer_token};
 pub use verifier::{
     DirectPresentationClient, HttpPresentationClient, ParticipantVerifier, PresentationClient, VerifiedParticipant,

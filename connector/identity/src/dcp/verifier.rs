@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use passerelle_media::Territory;
 use serde_json::json;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::{
-    AuthError, CredentialService, Identity, JtiStore, PresentationQueryMessage, PresentationResponseMessage, Scope,
+    AuthError, CredentialService, PresentationCache, Identity, JtiStore, PresentationQueryMessage, PresentationResponseMessage, Scope,
     TokenError, TokenVerifier, bearer_token,
 };
 use crate::clock::Clock;
@@ -235,6 +235,9 @@ pub struct VerifierConfig {
     pub query_token_ttl: Duration,
     /// How long a fetched status list is trusted.
     pub status_list_ttl: Duration,
+    /// Remember a caller's verified presentation for the lifetime of its access token
+    /// (bounded by `status_list_ttl` and the credentials' validity): see [`PresentationCache`].
+    pub cache_presentations: bool,
 }
 
 impl Default for VerifierConfig {
@@ -245,6 +248,7 @@ impl Default for VerifierConfig {
             max_token_age: Duration::minutes(10),
             query_token_ttl: Duration::minutes(2),
             status_list_ttl: Duration::minutes(5),
+            cache_presentations: true,
         }
     }
 }
@@ -273,6 +277,7 @@ pub struct ParticipantVerifier {
     presentations: Arc<dyn PresentationClient>,
     clock: Arc<dyn Clock>,
     config: VerifierConfig,
+    presented: PresentationCache,
 }
 
 impl ParticipantVerifier {
@@ -283,7 +288,17 @@ impl ParticipantVerifier {
             .with_max_age(config.max_token_age);
         let credentials = CredentialVerifier::new(resolver, clock.clone(), config.leeway);
         let status = StatusChecker::new(status_lists, credentials.clone(), config.status_list_ttl);
-        ParticipantVerifier { identity, tokens, credentials, status, trust, presentations, clock, config }
+        ParticipantVerifier {
+            identity,
+            tokens,
+            credentials,
+            status,
+            trust,
+            presentations,
+            clock,
+            config,
+            presented: PresentationCache::new(),
+        }
     }
 
     /// The scopes a caller's access token must grant.
@@ -301,12 +316,21 @@ impl ParticipantVerifier {
     }
 
     /// Token, then presentation, then each credential (issuer signature, validity window,
-    /// holder binding, issuer trust, status), then the required types.
+    /// holder binding, issuer trust, status), then the required types. The ID token is
+    /// checked on every call; the presentation part is reused while the same caller presents
+    /// the same access token (see [`PresentationCache`]).
     pub async fn verify_authorization(&self, authorization: Option<&str>) -> Result<VerifiedParticipant, VerifyError> {
         let token = bearer_token(authorization)?;
         let verified = self.tokens.verify(token).await?;
         let caller = verified.subject.clone();
         let access = verified.claims.token.clone().ok_or(VerifyError::MissingAccessToken)?;
+        let now = self.clock.now();
+        if self.config.cache_presentations
+            && let Some(participant) = self.presented.get(caller.as_str(), &access, now)
+        {
+            return Ok(participant);
+        }
+        let access_expiry = super::presentations::unverified_expiry(&access);
         let endpoint = verified
             .document
             .service_endpoint("CredentialService")
@@ -314,7 +338,7 @@ impl ParticipantVerifier {
             .to_string();
         let our_token = self
             .identity
-            .id_token(caller.as_str(), Some(access), self.clock.now(), self.config.query_token_ttl)
+            .id_token(caller.as_str(), Some(access.clone()), now, self.config.query_token_ttl)
             .map_err(|e| VerifyError::Internal(e.to_string()))?;
         let query = PresentationQueryMessage::for_scopes(&self.required_scopes());
         let response = self
@@ -323,6 +347,8 @@ impl ParticipantVerifier {
             .await
             .map_err(|reason| VerifyError::PresentationUnavailable { did: caller.to_string(), reason })?;
         let mut credentials = Vec::new();
+        // The cached answer must not outlive the status lists it was checked against.
+        let mut status_fresh_until = now + self.config.status_list_ttl;
         for presentation in &response.presentation {
             let jwt = presentation.as_str().ok_or_else(|| {
                 VerifyError::Presentation(PresentationError::NotAPresentation(
@@ -337,13 +363,31 @@ impl ParticipantVerifier {
                 });
             }
             for vc in &vp.credentials {
-                credentials.push(self.check_credential(vc, &caller).await?);
+                let (credential, fresh_until) = self.check_credential(vc, &caller).await?;
+                credentials.push(credential);
+                status_fresh_until = status_fresh_until.min(fresh_until.unwrap_or(status_fresh_until));
             }
         }
-        self.participant(caller, &credentials)
+        let participant = self.participant(caller, &credentials)?;
+        // An access token whose lifetime cannot be read is not cached: its lifetime is the bound.
+        if self.config.cache_presentations
+            && let Some(access_expiry) = access_expiry
+        {
+            let until = credentials
+                .iter()
+                .filter_map(|c| c.credential.valid_until)
+                .fold(access_expiry.min(status_fresh_until), OffsetDateTime::min);
+            self.presented.put(participant.did.as_str(), &access, &participant, now, until);
+        }
+        Ok(participant)
     }
 
-    async fn check_credential(&self, jwt: &str, holder: &Did) -> Result<VerifiedCredential, VerifyError> {
+    /// A credential of the presentation, checked; with until when its status answer stands.
+    async fn check_credential(
+        &self,
+        jwt: &str,
+        holder: &Did,
+    ) -> Result<(VerifiedCredential, Option<OffsetDateTime>), VerifyError> {
         let verified = match self.credentials.verify_credential(jwt).await {
             Ok(v) => v,
             Err(source) => return Err(VerifyError::Credential { id: crate::vc::credential_label(jwt), source }),
@@ -364,8 +408,8 @@ impl ParticipantVerifier {
                 types: credential.types.clone(),
             });
         }
-        self.status.check(credential).await?;
-        Ok(verified)
+        let fresh_until = self.status.check_fresh_until(credential).await?;
+        Ok((verified, fresh_until))
     }
 
     fn participant(&self, did: Did, credentials: &[VerifiedCredential]) -> Result<VerifiedParticipant, VerifyError> {

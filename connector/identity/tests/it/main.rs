@@ -3,6 +3,7 @@
 mod authority;
 mod credential_service;
 mod matrix;
+mod presentation_cache;
 mod rotation;
 mod schemas;
 mod support;
