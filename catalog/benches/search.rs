@@ -313,6 +313,13 @@ fn main() {
     println!(
         "built {total} datasets over {PROVIDERS} providers in {build:.2?} (of which JSON-LD→RDF + store: {rdf_time:.2?}, {quads_total} quads)"
     );
+    let columns: usize = views.iter().map(|v| v.shard.columns_heap_bytes()).sum();
+    let (peak, rss) = memory_mib();
+    println!(
+        "  facet columns and ranking: {:.1} MiB ({:.1} bytes/dataset); process RSS {rss} MiB, peak {peak} MiB",
+        columns as f64 / (1024.0 * 1024.0),
+        columns as f64 / total as f64
+    );
 
     let queries = [
         "q=river",
