@@ -10,6 +10,9 @@ use std::process::Child;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use passerelle_connector::catalogue::client::{CatalogueClient, CatalogueClientError};
+use passerelle_connector::identity::token::DcpTokenSource;
+
 use crate::dcp::{free_port, spawn_announcing};
 use crate::negotiation_support::poll;
 use crate::support::{Output, Running, client, passerelle, sample};
@@ -298,11 +301,36 @@ async fn three_connectors_are_crawled_searched_negotiated_from_and_a_revoked_one
     assert!(work_hits(&catalogue.search("q=passage+secr").await).is_empty());
     assert!(work_hits(&catalogue.search(&format!("eidr={PASSAGE_EIDR}")).await).is_empty());
     assert_eq!(work_hits(&catalogue.search(&format!("eidr={COUNSELOR_EIDR}")).await).len(), 1, "others stay");
-    // A notification from the revoked producer is refused: it is not crawled again.
-    let (status, body) =
-        catalogue.public(Method::POST, &format!("/api/v1/notify/{}", producer.did.replace('%', "%25"))).await;
-    assert_eq!(status, 409, "{body:#}");
-    assert_eq!(body["error"], "NOT_ACTIVE");
+    // Only a member may ask for its own recrawl, proven with DCP: anonymous and on-behalf calls are refused.
+    let producer_notify = format!("/api/v1/notify/{}", producer.did.replace('%', "%25"));
+    let (status, body) = catalogue.public(Method::POST, &producer_notify).await;
+    assert_eq!(status, 401, "{body:#}");
+    assert_eq!(body["error"], "MISSING_AUTHORIZATION", "{body:#}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Bearer")), "says what to send: {body:#}");
+    let distributor_config =
+        passerelle_connector::config::Config::load(std::path::Path::new(&distributor.config())).expect("config");
+    let signed = CatalogueClient::from_config(&distributor_config).expect("catalogue client");
+    let on_behalf = CatalogueClient::new(client(), signed.base().clone(), producer.did.clone());
+    let on_behalf = match passerelle_connector::identity::ParticipantIdentity::load(&distributor_config) {
+        Ok(identity) => on_behalf.with_tokens(DcpTokenSource::new(identity.dcp())),
+        Err(e) => panic!("distributor identity: {e}"),
+    };
+    match on_behalf.notify().await {
+        Err(CatalogueClientError::Refused { status, message, .. }) => {
+            assert_eq!(status, 403, "{message}");
+            assert!(message.contains("its own recrawl"), "{message}");
+        }
+        other => panic!("a member notifying for another is refused: {other:?}"),
+    }
+    // The revoked producer's own notification is refused too: it is not crawled again.
+    let producer_config =
+        passerelle_connector::config::Config::load(std::path::Path::new(&producer.config())).expect("config");
+    let revoked_notify = CatalogueClient::from_config(&producer_config).expect("catalogue client").notify().await;
+    match revoked_notify {
+        Err(CatalogueClientError::Refused { status, .. }) => assert!(status == 403 || status == 409, "{status}"),
+        other => panic!("the revoked producer's notification is refused: {other:?}"),
+    }
+    assert!(work_hits(&catalogue.search("q=passage+secr").await).is_empty(), "and its offers stay out");
 
     // Bad input: typed 400s for bad search parameters (catalogue and proxy), 404 for an unknown participant.
     for query in ["territory=Atlantis", "limit=0", "kind=film", "titel=Nordlys"] {
@@ -320,8 +348,7 @@ async fn three_connectors_are_crawled_searched_negotiated_from_and_a_revoked_one
     let bad_cli = passerelle(&["search", "--config", &broadcaster.config(), "--territory", "Atlantis"], &[]).await;
     assert_eq!(bad_cli.code(), Some(2), "{}", bad_cli.stderr);
     let (status, body) = catalogue.public(Method::POST, "/api/v1/notify/did:web:nobody.example").await;
-    assert_eq!(status, 404, "{body:#}");
-    assert_eq!(body["error"], "NOT_REGISTERED");
+    assert_eq!(status, 401, "an unknown participant cannot prove anything: {body:#}");
 
     for running in [distributor_run, producer_run, broadcaster_run] {
         assert!(running.stop().await.success());

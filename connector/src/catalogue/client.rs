@@ -13,6 +13,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::config::Config;
+use crate::identity::ParticipantIdentity;
+use crate::identity::token::DcpTokenSource;
+use passerelle_identity::did::Did;
 
 /// Timeout of one call to the catalogue (a notification waits for the recrawl).
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -28,6 +31,8 @@ pub enum CatalogueClientError {
     Refused { url: String, status: u16, message: String },
     #[error("the catalogue at {url} answered something that is not JSON: {reason}")]
     BadAnswer { url: String, reason: String },
+    #[error("cannot prove our identity to the catalogue at {url}: {reason}")]
+    Identity { url: String, reason: String },
 }
 
 /// A search answer of the catalogue, or its refusal of the parameters.
@@ -47,6 +52,8 @@ pub struct CatalogueClient {
     http: reqwest::Client,
     base: Url,
     participant_id: String,
+    /// Signs the DCP token the catalogue asks of a notifying member.
+    tokens: Option<DcpTokenSource>,
     pending: Arc<AtomicBool>,
     sending: Arc<AtomicBool>,
 }
@@ -58,16 +65,37 @@ impl CatalogueClient {
             http,
             base,
             participant_id: participant_id.into(),
+            tokens: None,
             pending: Arc::new(AtomicBool::new(false)),
             sending: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// The client of `[catalogue] url`, if set, calling out as the connector does (`[tls]`).
+    /// Notifications carry a DCP token signed by `tokens` (the catalogue refuses them without).
+    pub fn with_tokens(mut self, tokens: DcpTokenSource) -> CatalogueClient {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The client of `[catalogue] url`, if set, calling out as the connector does (`[tls]`) and
+    /// signing notifications with the connector's identity.
     pub fn from_config(config: &Config) -> Option<CatalogueClient> {
         let base = config.catalogue_url.clone()?;
+        let tokens = match ParticipantIdentity::load(config) {
+            Ok(identity) => Some(DcpTokenSource::new(identity.dcp())),
+            Err(error) => {
+                tracing::warn!(%error, "no identity to sign catalogue notifications with; the catalogue will refuse them");
+                None
+            }
+        };
         match crate::identity::tls::http_client(&config.tls, TIMEOUT) {
-            Ok(http) => Some(CatalogueClient::new(http, base, config.participant.id.clone())),
+            Ok(http) => {
+                let client = CatalogueClient::new(http, base, config.participant.id.clone());
+                Some(match tokens {
+                    Some(tokens) => client.with_tokens(tokens),
+                    None => client,
+                })
+            }
             Err(error) => {
                 tracing::warn!(%error, "no HTTP client for the catalogue; it is neither notified nor searched");
                 None
@@ -96,7 +124,15 @@ impl CatalogueClient {
     /// Asks the catalogue to recrawl this participant now; returns the crawl status it answered.
     pub async fn notify(&self) -> Result<Value, CatalogueClientError> {
         let url = self.notify_url();
-        let response = self.http.post(url.clone()).send().await.map_err(|e| unreachable(&url, &e))?;
+        let mut request = self.http.post(url.clone());
+        if let Some(tokens) = &self.tokens {
+            // The catalogue's DID is the did:web of its public URL, as for any participant.
+            let identity = |reason: String| CatalogueClientError::Identity { url: url.to_string(), reason };
+            let audience = Did::from_base_url(self.base.as_str().trim_end_matches('/')).map_err(|e| identity(e.to_string()))?;
+            let header = tokens.authorization_for(&audience).map_err(|e| identity(e.to_string()))?;
+            request = request.header(reqwest::header::AUTHORIZATION, header);
+        }
+        let response = request.send().await.map_err(|e| unreachable(&url, &e))?;
         let (status, body) = read_json(&url, response).await?;
         if (200..300).contains(&status) {
             Ok(body)

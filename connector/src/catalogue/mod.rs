@@ -8,7 +8,7 @@
 //! - on the public listener: the DID document (with its credential service and the aggregated
 //!   catalog), onboarding and status lists, the credential service (`/dcp`), and the
 //!   catalogue: `/api/v1/search`, `/sparql`, `/dsp/2025-1/catalog/request`,
-//!   `/api/v1/participants`, `/api/v1/notify/{participant}`;
+//!   `/api/v1/participants`, `/api/v1/notify/{participant}` (DCP: only that participant, [`notify_guard`]);
 //! - on the management listener (loopback, `X-Api-Key`): the authority's member routes.
 //!
 //! The crawler reads the members through [`registry::AuthorityRegistry`] and authenticates
@@ -19,6 +19,7 @@
 pub mod client;
 pub mod credentials;
 pub mod hooks;
+pub mod notify_guard;
 pub mod registry;
 pub mod settings;
 
@@ -33,11 +34,17 @@ use axum::middleware;
 use passerelle_catalog::{Catalogue, CatalogueConfig, CatalogueError, Contexts};
 use passerelle_identity::authority::public_routes;
 use passerelle_identity::clock::{Clock, SystemClock};
-use passerelle_identity::dcp::{CredentialService, Identity, InMemoryJtiStore, TokenVerifier};
+use passerelle_identity::dcp::{
+    CredentialService, HttpPresentationClient, Identity, InMemoryJtiStore, ParticipantVerifier, TokenVerifier,
+    VerifierConfig, VerifierParts,
+};
 use passerelle_identity::did::{
     CachingResolver, DidResolver, Service, WebResolver, default_http_client, document_router,
 };
 use passerelle_identity::keys::Algorithm;
+use passerelle_identity::status::HttpStatusListSource;
+use passerelle_identity::trust::TrustList;
+use passerelle_identity::vc::types;
 use passerelle_identity::vc::membership::Role;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -144,6 +151,8 @@ pub struct CatalogueService {
     identity: Identity,
     catalogue: ServiceCatalogue,
     credential_service: Arc<CredentialService>,
+    /// Checks the DCP token of a member notifying a change ([`notify_guard`]).
+    members: Arc<ParticipantVerifier>,
 }
 
 impl std::fmt::Debug for CatalogueService {
@@ -177,6 +186,19 @@ impl CatalogueService {
         let credential_service =
             Arc::new(CredentialService::new(identity.clone(), Arc::new(held), query_tokens, clock.clone()));
 
+        // Members calling us (notify) present the membership we issued and a self-issued LegalPerson.
+        let members = Arc::new(ParticipantVerifier::new(VerifierParts {
+            identity: identity.clone(),
+            resolver: resolver.clone(),
+            jti: Arc::new(InMemoryJtiStore::new()),
+            clock: clock.clone(),
+            presentations: Arc::new(HttpPresentationClient::new(http.clone(), settings.authority.allow_http_did_web)),
+            status_lists: Arc::new(HttpStatusListSource::new(http.clone(), settings.authority.allow_http_did_web)),
+            trust: TrustList::new()
+                .trust(types::MEMBERSHIP, identity.did().as_str())
+                .trust_self_issued(types::LEGAL_PERSON),
+            config: VerifierConfig::default(),
+        }));
         let registry = AuthorityRegistry::new(authority.authority(), identity.did(), resolver, clock);
         let mut config = CatalogueConfig::new(identity.did().to_string(), settings.authority.public_base_url());
         config.snapshot_dir = Some(settings.snapshot_dir.clone());
@@ -184,7 +206,7 @@ impl CatalogueService {
         config.fetch.page_size = settings.page_size;
         let tokens = DcpTokenSource::new(identity.clone());
         let catalogue = Catalogue::new(registry, tokens, http, Contexts::dsp_2025_1(), config)?;
-        Ok(CatalogueService { settings, authority, identity, catalogue, credential_service })
+        Ok(CatalogueService { settings, authority, identity, catalogue, credential_service, members })
     }
 
     pub fn settings(&self) -> &CatalogueSettings {
@@ -205,7 +227,10 @@ impl CatalogueService {
         document_router(did, Arc::new(RwLock::new(document)))
             .merge(public_routes(self.authority.authority()))
             .nest(CREDENTIAL_SERVICE_PATH, self.credential_service.clone().router())
-            .merge(passerelle_catalog::router(self.catalogue.clone()))
+            .merge(
+                passerelle_catalog::router(self.catalogue.clone())
+                    .layer(middleware::from_fn_with_state(self.members.clone(), notify_guard::require_own_notify)),
+            )
             .layer(middleware::from_fn_with_state(self.catalogue.clone(), hooks::follow_members))
             .layer(middleware::from_fn(crate::server::log_request))
     }
