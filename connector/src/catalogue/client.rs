@@ -128,7 +128,8 @@ impl CatalogueClient {
         if let Some(tokens) = &self.tokens {
             // The catalogue's DID is the did:web of its public URL, as for any participant.
             let identity = |reason: String| CatalogueClientError::Identity { url: url.to_string(), reason };
-            let audience = Did::from_base_url(self.base.as_str().trim_end_matches('/')).map_err(|e| identity(e.to_string()))?;
+            let audience =
+                Did::from_base_url(self.base.as_str().trim_end_matches('/')).map_err(|e| identity(e.to_string()))?;
             let header = tokens.authorization_for(&audience).map_err(|e| identity(e.to_string()))?;
             request = request.header(reqwest::header::AUTHORIZATION, header);
         }

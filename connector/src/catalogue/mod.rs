@@ -44,8 +44,8 @@ use passerelle_identity::did::{
 use passerelle_identity::keys::Algorithm;
 use passerelle_identity::status::HttpStatusListSource;
 use passerelle_identity::trust::TrustList;
-use passerelle_identity::vc::types;
 use passerelle_identity::vc::membership::Role;
+use passerelle_identity::vc::types;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

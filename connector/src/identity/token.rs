@@ -56,7 +56,8 @@ impl DcpTokenSource {
     /// The header value (`Bearer …`) for a request to `audience`.
     pub fn authorization_for(&self, audience: &Did) -> Result<String, TokenError> {
         let now = self.clock.now();
-        let signing = |e: passerelle_identity::keys::KeyError| TokenError::new(format!("cannot sign the DCP token: {e}"));
+        let signing =
+            |e: passerelle_identity::keys::KeyError| TokenError::new(format!("cannot sign the DCP token: {e}"));
         let access = self.access_token(audience, now).map_err(signing)?;
         let id_token = self.identity.id_token(audience.as_str(), Some(access), now, TOKEN_TTL).map_err(signing)?;
         Ok(format!("Bearer {id_token}"))
@@ -150,7 +151,10 @@ mod tests {
 
         let first = claims(source.authorization_for(&provider).unwrap()).await;
         let second = claims(source.authorization_for(&provider).unwrap()).await;
-        assert_ne!(first.jti, second.jti, "every request has its own ID token (the second was not refused as a replay)");
+        assert_ne!(
+            first.jti, second.jti,
+            "every request has its own ID token (the second was not refused as a replay)"
+        );
         assert_eq!(first.token, second.token, "the access token rides along again");
         let other = Did::parse("did:web:broadcaster.example").unwrap();
         let elsewhere = source.authorization_for(&other).unwrap();

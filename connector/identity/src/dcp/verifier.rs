@@ -14,8 +14,8 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    AuthError, CredentialService, PresentationCache, Identity, JtiStore, PresentationQueryMessage, PresentationResponseMessage, Scope,
-    TokenError, TokenVerifier, bearer_token,
+    AuthError, CredentialService, Identity, JtiStore, PresentationCache, PresentationQueryMessage,
+    PresentationResponseMessage, Scope, TokenError, TokenVerifier, bearer_token,
 };
 use crate::clock::Clock;
 use crate::did::{Did, DidResolver, split_did_url};
