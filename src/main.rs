@@ -106,6 +106,31 @@ enum Command {
                       passerelle search --config ./canal/passerelle.toml --eidr 10.5240/7791-8534-2C23-9030-8610-5 --json"
     )]
     Search(SearchArgs),
+    /// The audit trail: every negotiation and transfer state change, agreement and policy decision,
+    /// hash-chained and sealed with signed checkpoints.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain and check every signed checkpoint against the published keys.
+    #[command(
+        long_about = "Recompute the hash chain over every entry of the audit trail and check each signed checkpoint                       against the keys this connector publishes. The first altered, missing, inserted or reordered                       entry is named.
+
+Exit codes: 0 the trail is intact; 2 it is broken (the entry is named); 1 it                       could not be read.",
+        after_help = "Example:
+  passerelle audit verify --config ./acme/passerelle.toml"
+    )]
+    Verify(ListArgs),
+    /// Write the trail for an auditor or a counter-party: entries as JSON Lines, checkpoints one JWS per line.
+    Export {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Folder to write audit-entries.jsonl and audit-checkpoints.jsonl into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,6 +387,7 @@ fn main() -> ExitCode {
             Command::Transfers(args) => run_report(args, None, Report::Transfers).await,
             Command::Catalog(command) => run_catalog(command).await,
             Command::Search(args) => run_search(args).await,
+            Command::Audit(command) => run_audit(command).await,
         }
     });
     match code {
@@ -725,6 +751,32 @@ async fn run_search(args: SearchArgs) -> anyhow::Result<i32> {
         println!("  offers:   {}", offers.join(", "));
     }
     Ok(0)
+}
+
+/// Reads the store directly (the connector may be running or not).
+async fn run_audit(command: AuditCommand) -> anyhow::Result<i32> {
+    match command {
+        AuditCommand::Verify(args) => {
+            let config = Config::load(&args.config.config)?;
+            init_logging(&config);
+            let verdict = passerelle_connector::audit::verify(&config).await?;
+            print!("{}", verdict.render(args.json));
+            if args.json {
+                println!();
+            }
+            Ok(match verdict {
+                passerelle_connector::audit::Verdict::Intact(_) => 0,
+                passerelle_connector::audit::Verdict::Broken(_) => 2,
+            })
+        }
+        AuditCommand::Export { config, out } => {
+            let config = Config::load(&config.config)?;
+            init_logging(&config);
+            let (entries, checkpoints) = passerelle_connector::audit::export(&config, &out).await?;
+            println!("{entries} entries and {checkpoints} checkpoints written to {}", out.display());
+            Ok(0)
+        }
+    }
 }
 
 enum Report {

@@ -20,6 +20,7 @@
 //! The `passerelle` binary only parses its command line and calls into this crate.
 
 pub mod api;
+pub mod audit;
 pub mod authority;
 pub mod catalog;
 pub mod catalogue;

@@ -33,9 +33,12 @@ use crate::identity::visibility::VisibleCatalog;
 use crate::identity::{IdentityError, ParticipantIdentity};
 use crate::secrets::{ApiKey, SecretError};
 use crate::store::{Store, StoreError};
+use passerelle_audit::CheckpointSigner;
 
 /// How long in-flight requests may take to finish after a stop signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Audit entries between two signed checkpoints.
+const AUDIT_CHECKPOINT_EVERY: std::num::NonZeroU64 = std::num::NonZeroU64::new(100).unwrap();
 /// Largest page a catalog request may ask for.
 const MAX_CATALOG_PAGE: usize = 1000;
 
@@ -80,11 +83,16 @@ impl Connector {
         let tls = config.tls.server.as_ref().map(tls::server_config).transpose()?;
         let identity = IdentityServices::new(ParticipantIdentity::load(&config)?)?;
         let store = Store::open(&config.store).await?;
-        let processes = Processes::with_tokens(
+        // The audit trail is sealed with the DID key: a signed checkpoint every AUDIT_CHECKPOINT_EVERY
+        // entries and at shutdown, so a rewritten or cut log shows even to someone holding only our keys.
+        let own = identity.identity();
+        let signer = CheckpointSigner::new(own.signing_key().clone(), own.did().key_url(own.signing_key().key_id()));
+        let processes = Processes::with_audit(
             store.clone(),
             &config.participant.id,
             &config.participant.protocol_base_url(),
             identity.token_source(),
+            Some((signer, AUDIT_CHECKPOINT_EVERY)),
         );
         Ok(Connector { config, store, api_key, identity, processes, tls })
     }
@@ -276,6 +284,11 @@ impl Bound {
             tracing::warn!(
                 "the outbox is still sending after {DRAIN_TIMEOUT:?}; pending messages are sent after the next start"
             );
+        }
+        match connector.processes.audit().checkpoint(passerelle_audit::Timestamp::now()).await {
+            Ok(Some(signed)) => tracing::info!(seq = signed.checkpoint().seq, "audit trail sealed"),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "the audit trail could not be sealed at shutdown"),
         }
         connector.store.close().await;
         tracing::info!("stopped");

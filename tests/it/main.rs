@@ -1,5 +1,6 @@
 //! Cross-crate tests: the real `passerelle` binary in temporary folders, on loopback ports.
 
+mod audit;
 mod bad_input;
 mod catalog;
 mod cli;

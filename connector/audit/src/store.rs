@@ -99,21 +99,48 @@ impl AuditStore {
     pub async fn append_batch(&self, drafts: Vec<EntryDraft>) -> Result<Vec<Entry>, StoreError> {
         let _turn = self.writer.lock().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db("start an append"))?;
-        let mut head = read_head(&mut tx).await?;
+        let appended = self.append_locked(&mut tx, drafts).await?;
+        tx.commit().await.map_err(db("commit an append"))?;
+        Ok(appended)
+    }
+
+    /// Appends entries inside the caller's transaction, so that they commit or roll back
+    /// with the change they record. The caller's transaction must already hold (or be the
+    /// only one to take) the database write lock — e.g. the connector's process host, whose
+    /// writer lock serialises every process change; `seq` being the primary key still refuses
+    /// a fork if it does not.
+    pub async fn append_in(
+        &self,
+        conn: &mut SqliteConnection,
+        drafts: Vec<EntryDraft>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _turn = self.writer.lock().await;
+        self.append_locked(conn, drafts).await
+    }
+
+    async fn append_locked(
+        &self,
+        conn: &mut SqliteConnection,
+        drafts: Vec<EntryDraft>,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let tx = conn;
+        let mut head = read_head(&mut *tx).await?;
         let mut appended = Vec::with_capacity(drafts.len());
         for draft in drafts {
             let entry = entry_after(head, draft);
-            insert_entry(&mut tx, &entry).await?;
+            insert_entry(&mut *tx, &entry).await?;
             if let Some(sealing) = &self.sealing
                 && entry.seq.is_multiple_of(sealing.every.get())
             {
                 let signed = sealing.signer.sign(entry.head(), entry.at.clone())?;
-                insert_checkpoint(&mut tx, &signed).await?;
+                insert_checkpoint(&mut *tx, &signed).await?;
             }
             head = Some(entry.head());
             appended.push(entry);
         }
-        tx.commit().await.map_err(db("commit an append"))?;
         Ok(appended)
     }
 

@@ -63,8 +63,12 @@ impl Processes {
         record.record_step(message.kind(), sender, state);
         self.absorb(conn, &mut record, &message).await?;
         let ack = record.ack();
+        if let Some(decision) = &decision {
+            let draft = super::trail::decision(&record.pid, caller, record.dataset_id.as_deref(), decision);
+            super::trail::append(&self.inner.audit, conn, vec![draft]).await.map_err(internal)?;
+        }
         self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn).await.map_err(internal)?;
+        record.save(conn, &self.inner.audit).await.map_err(internal)?;
         Ok(ack)
     }
 
@@ -89,7 +93,7 @@ impl Processes {
         self.absorb(conn, &mut record, &message).await?;
         let ack = record.ack();
         self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn).await.map_err(internal)?;
+        record.save(conn, &self.inner.audit).await.map_err(internal)?;
         Ok(ack)
     }
 
@@ -111,7 +115,9 @@ impl Processes {
             }
             NegotiationMessage::Agreement(m) => {
                 record.agreement_id = Some(m.agreement.id().to_string());
-                AgreementRecord::insert(conn, record.side, &record.pid, &m.agreement).await.map_err(internal)?;
+                AgreementRecord::insert(conn, &self.inner.audit, record.side, &record.pid, &m.agreement)
+                    .await
+                    .map_err(internal)?;
             }
             NegotiationMessage::Termination(m) => {
                 record.termination = Some(Termination {
@@ -141,7 +147,9 @@ impl Processes {
         };
         let reply: Option<NegotiationMessage> = match (record.side, message, decision) {
             (Role::Provider, NegotiationMessage::Request(_), Some(Decision::Agree(agreement))) => {
-                AgreementRecord::insert(conn, Role::Provider, &record.pid, &agreement).await.map_err(internal)?;
+                AgreementRecord::insert(conn, &self.inner.audit, Role::Provider, &record.pid, &agreement)
+                    .await
+                    .map_err(internal)?;
                 record.agreement_id = Some(agreement.id().to_string());
                 Some(ContractAgreementMessage::new(&provider_pid, &consumer_pid, agreement).into())
             }
@@ -433,8 +441,8 @@ mod host_tests {
             "permission": [{"action": "use"}]}))
         .unwrap();
         let mut conn = host.pool().acquire().await.unwrap();
-        AgreementRecord::insert(&mut conn, Role::Provider, "urn:n:1", &agreement).await.unwrap();
-        AgreementRecord::insert(&mut conn, Role::Provider, "urn:n:1", &agreement).await.unwrap();
+        AgreementRecord::insert(&mut conn, host.audit(), Role::Provider, "urn:n:1", &agreement).await.unwrap();
+        AgreementRecord::insert(&mut conn, host.audit(), Role::Provider, "urn:n:1", &agreement).await.unwrap();
         let update = sqlx::query("UPDATE agreements SET assignee = 'did:web:mallory'").execute(&mut *conn).await;
         assert!(update.unwrap_err().to_string().contains("immutable"));
         assert!(sqlx::query("DELETE FROM agreements").execute(&mut *conn).await.is_err());

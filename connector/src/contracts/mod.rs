@@ -26,12 +26,15 @@ mod host;
 mod manage;
 mod records;
 mod report;
+pub(crate) mod trail;
 mod watch;
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
+use passerelle_audit::{AuditStore, CheckpointSigner};
 use passerelle_dsp::client::{NoToken, TokenSource};
 use passerelle_dsp::process::{ProtocolError, Role};
 use serde::{Deserialize, Serialize};
@@ -76,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: SharedTokens,
+    /// The audit trail, written in the same transactions as the changes it records.
+    pub(crate) audit: AuditStore,
 }
 
 /// Why a management action on a process failed.
@@ -118,6 +123,22 @@ impl Processes {
         protocol_base_url: &str,
         tokens: impl TokenSource + 'static,
     ) -> Processes {
+        Processes::with_audit(store, participant_id, protocol_base_url, tokens, None)
+    }
+
+    /// [`Processes::with_tokens`] whose audit trail gets a checkpoint signed by `sealing`'s
+    /// signer every `sealing.1` entries (the running connector signs with its DID key).
+    pub fn with_audit(
+        store: Store,
+        participant_id: &str,
+        protocol_base_url: &str,
+        tokens: impl TokenSource + 'static,
+        sealing: Option<(CheckpointSigner, NonZeroU64)>,
+    ) -> Processes {
+        let audit = match sealing {
+            Some((signer, every)) => AuditStore::new(store.pool().clone()).with_checkpoints(signer, every),
+            None => AuditStore::new(store.pool().clone()),
+        };
         // reqwest is built without a default TLS crypto provider; install ours once (a second install is a no-op).
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().timeout(PEER_TIMEOUT).build().unwrap_or_else(|e| {
@@ -136,6 +157,7 @@ impl Processes {
                 watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
+                audit,
             }),
         }
     }
@@ -146,6 +168,11 @@ impl Processes {
 
     pub(crate) fn pool(&self) -> &sqlx::SqlitePool {
         self.inner.store.pool()
+    }
+
+    /// The audit trail of this connector's processes.
+    pub fn audit(&self) -> &AuditStore {
+        &self.inner.audit
     }
 
     /// Our `callbackAddress`.

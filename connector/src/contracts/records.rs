@@ -8,7 +8,9 @@ use serde_json::Value;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection};
 
-use super::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role};
+use passerelle_audit::{AuditStore, EntryKind};
+
+use super::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role, trail};
 
 /// One negotiation as this side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +37,9 @@ pub struct NegotiationRecord {
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Steps already in the audit trail (the stored history's length when loaded).
+    #[serde(skip)]
+    pub(crate) audited_steps: usize,
 }
 
 impl NegotiationRecord {
@@ -55,6 +60,7 @@ impl NegotiationRecord {
             last_error: None,
             created_at: now.clone(),
             updated_at: now,
+            audited_steps: 0,
         }
     }
 
@@ -167,7 +173,10 @@ impl NegotiationRecord {
         let pid: String = row.try_get("pid")?;
         let side: String = row.try_get("side")?;
         let state: String = row.try_get("state")?;
+        let history: Vec<Step> = json_column(row, "history", &pid)?.unwrap_or_default();
         Ok(NegotiationRecord {
+            audited_steps: history.len(),
+            history,
             side: parse_role(&side).ok_or_else(|| corrupt(&pid, "side"))?,
             state: parse_state(&state).ok_or_else(|| corrupt(&pid, "state"))?,
             counterparty_pid: row.try_get("counterparty_pid")?,
@@ -177,7 +186,6 @@ impl NegotiationRecord {
             offer: json_column(row, "offer", &pid)?,
             agreement_id: row.try_get("agreement_id")?,
             termination: json_column(row, "termination", &pid)?,
-            history: json_column(row, "history", &pid)?.unwrap_or_default(),
             last_error: row.try_get("last_error")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -185,9 +193,26 @@ impl NegotiationRecord {
         })
     }
 
-    /// Inserts or updates the row (by pid). A unique-index conflict (another row for the
-    /// same counter-party pid) is returned as the sqlx error.
-    pub(crate) async fn save(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    /// Inserts or updates the row (by pid) and appends the steps not yet in the audit trail,
+    /// in the caller's transaction. A unique-index conflict (another row for the same
+    /// counter-party pid) is returned as the error.
+    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, audit: &AuditStore) -> Result<(), ProcessError> {
+        self.upsert(conn).await?;
+        let process = trail::ProcessRef {
+            kind: EntryKind::NEGOTIATION_STATE,
+            pid: &self.pid,
+            side: self.side,
+            counterparty_id: self.counterparty_id.as_deref(),
+            counterparty_pid: self.counterparty_pid.as_deref(),
+            about: serde_json::json!({"datasetId": self.dataset_id, "agreementId": self.agreement_id}),
+        };
+        let new_steps = self.history.get(self.audited_steps..).unwrap_or_default();
+        trail::append(audit, conn, trail::steps(&process, new_steps)).await.map_err(ProcessError::Store)?;
+        self.audited_steps = self.history.len();
+        Ok(())
+    }
+
+    async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         let to_text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
         let termination = self.termination.as_ref().and_then(|t| serde_json::to_string(t).ok());
         let history = serde_json::to_string(&self.history).unwrap_or_else(|_| "[]".into());
@@ -305,12 +330,29 @@ impl AgreementRecord {
     }
 
     /// Stores an agreement once; storing the same id for the same side again changes nothing.
+    /// Stores `agreement` once (a repeat is a no-op) and, the first time, records it in the
+    /// audit trail in the same transaction.
     pub(crate) async fn insert(
+        conn: &mut SqliteConnection,
+        audit: &AuditStore,
+        side: Role,
+        negotiation_pid: &str,
+        agreement: &passerelle_dsp::message::policy::Agreement,
+    ) -> Result<(), ProcessError> {
+        let inserted = Self::insert_row(&mut *conn, side, negotiation_pid, agreement).await?;
+        if inserted {
+            let draft = trail::agreement(side, negotiation_pid, agreement);
+            trail::append(audit, conn, vec![draft]).await.map_err(ProcessError::Store)?;
+        }
+        Ok(())
+    }
+
+    async fn insert_row(
         conn: &mut SqliteConnection,
         side: Role,
         negotiation_pid: &str,
         agreement: &passerelle_dsp::message::policy::Agreement,
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<bool, sqlx::Error> {
         sqlx::query(
             "INSERT INTO agreements (id, side, negotiation_pid, target, assigner, assignee, timestamp, doc, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, side) DO NOTHING",
@@ -326,7 +368,7 @@ impl AgreementRecord {
         .bind(now_text())
         .execute(conn)
         .await
-        .map(|_| ())
+        .map(|done| done.rows_affected() == 1)
     }
 
     pub(crate) async fn load(

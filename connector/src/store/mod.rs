@@ -160,6 +160,8 @@ impl Store {
 
     async fn migrated(pool: SqlitePool) -> Result<Store, StoreError> {
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
+        // The audit trail keeps its own (append-only) tables beside ours.
+        passerelle_audit::AuditStore::migrate(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Store { pool })
     }
 

@@ -7,6 +7,9 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection};
 
+use passerelle_audit::{AuditStore, EntryKind};
+
+use crate::contracts::trail;
 use crate::contracts::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role};
 
 /// One transfer process as this side sees it.
@@ -31,6 +34,9 @@ pub struct TransferRecord {
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Steps already in the audit trail (the stored history's length when loaded).
+    #[serde(skip)]
+    pub(crate) audited_steps: usize,
 }
 
 impl TransferRecord {
@@ -52,6 +58,7 @@ impl TransferRecord {
             last_error: None,
             created_at: now.clone(),
             updated_at: now,
+            audited_steps: 0,
         }
     }
 
@@ -155,7 +162,7 @@ impl TransferRecord {
             json("data_address")?.map(|t| serde_json::from_str(&t).map_err(|_| corrupt("data address"))).transpose()?;
         let termination =
             json("termination")?.map(|t| serde_json::from_str(&t).map_err(|_| corrupt("termination"))).transpose()?;
-        let history = json("history")?
+        let history: Vec<Step> = json("history")?
             .map(|t| serde_json::from_str(&t).map_err(|_| corrupt("history")))
             .transpose()?
             .unwrap_or_default();
@@ -171,6 +178,7 @@ impl TransferRecord {
             format: row.try_get("format")?,
             data_address,
             termination,
+            audited_steps: history.len(),
             history,
             last_error: row.try_get("last_error")?,
             created_at: row.try_get("created_at")?,
@@ -179,7 +187,25 @@ impl TransferRecord {
         })
     }
 
-    pub(crate) async fn save(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    /// Inserts or updates the row and appends the steps not yet in the audit trail, in the
+    /// caller's transaction.
+    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, audit: &AuditStore) -> Result<(), ProcessError> {
+        self.upsert(conn).await?;
+        let process = trail::ProcessRef {
+            kind: EntryKind::TRANSFER_STATE,
+            pid: &self.pid,
+            side: self.side,
+            counterparty_id: self.counterparty_id.as_deref(),
+            counterparty_pid: self.counterparty_pid.as_deref(),
+            about: serde_json::json!({"agreementId": self.agreement_id, "format": self.format}),
+        };
+        let new_steps = self.history.get(self.audited_steps..).unwrap_or_default();
+        trail::append(audit, conn, trail::steps(&process, new_steps)).await.map_err(ProcessError::Store)?;
+        self.audited_steps = self.history.len();
+        Ok(())
+    }
+
+    async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
         let data_address = self.data_address.as_ref().and_then(|a| serde_json::to_string(a).ok());
         let termination = self.termination.as_ref().and_then(|t| serde_json::to_string(t).ok());
         let history = serde_json::to_string(&self.history).unwrap_or_else(|_| "[]".into());

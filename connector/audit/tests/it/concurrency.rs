@@ -34,3 +34,23 @@ async fn concurrent_appends_never_fork_the_chain() {
     assert!(summary.checkpoints > 0);
     store.checkpoint(Timestamp::now()).await.unwrap();
 }
+
+/// Entries appended inside a caller's transaction live and die with it.
+#[tokio::test]
+async fn entries_in_a_callers_transaction_commit_or_roll_back_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, store, signer, _) = filled(dir.path(), 3, 2).await;
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    let appended = store.append_in(&mut tx, vec![draft(10), draft(11)]).await.unwrap();
+    assert_eq!(appended.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+    tx.rollback().await.unwrap();
+    assert_eq!(store.verify(&signer.key_set()).await.unwrap().entries, 3, "rolled back with the change");
+
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+    assert!(store.append_in(&mut tx, Vec::new()).await.unwrap().is_empty());
+    let appended = store.append_in(&mut tx, vec![draft(12)]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(appended[0].seq, 4, "the rolled-back seqs are reused: no gap");
+    let summary = store.verify(&signer.key_set()).await.unwrap();
+    assert_eq!((summary.entries, summary.checkpoints), (4, 2), "sealed every 2 entries inside the transaction too");
+}
