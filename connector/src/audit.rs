@@ -61,24 +61,9 @@ impl Verdict {
             })
             .to_string(),
             (Verdict::Broken(b), true) => {
-                json!({"intact": false, "entry": broken_entry(b), "problem": b.to_string()}).to_string()
+                json!({"intact": false, "entry": b.seq(), "problem": b.to_string()}).to_string()
             }
         }
-    }
-}
-
-/// The entry a break names first (for tools; the message says the rest).
-fn broken_entry(b: &Break) -> Option<u64> {
-    match b {
-        Break::Missing { expected, .. } | Break::OutOfOrder { expected, .. } => Some(*expected),
-        Break::HashMismatch { seq, .. }
-        | Break::Renumbered { seq, .. }
-        | Break::Inserted { seq, .. }
-        | Break::PrevHashMismatch { seq, .. }
-        | Break::CheckpointMismatch { seq, .. } => Some(*seq),
-        Break::Truncated { last_seq, .. } => Some(last_seq + 1),
-        Break::BadCheckpoint { seq, .. } => *seq,
-        Break::Unreadable { .. } => None,
     }
 }
 

@@ -206,10 +206,7 @@ impl NegotiationRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"datasetId": self.dataset_id, "agreementId": self.agreement_id}),
         };
-        let new_steps = self.history.get(self.audited_steps..).unwrap_or_default();
-        trail::append(audit, conn, trail::steps(&process, new_steps)).await.map_err(ProcessError::Store)?;
-        self.audited_steps = self.history.len();
-        Ok(())
+        trail::append_new_steps(audit, conn, &process, &self.history, &mut self.audited_steps).await
     }
 
     async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {

@@ -107,6 +107,20 @@ pub(crate) fn decision(
     }
 }
 
+/// Appends the steps of `history` from `*audited` on, and moves `*audited` to its end.
+pub(crate) async fn append_new_steps(
+    audit: &AuditStore,
+    conn: &mut SqliteConnection,
+    process: &ProcessRef<'_>,
+    history: &[Step],
+    audited: &mut usize,
+) -> Result<(), super::ProcessError> {
+    let new_steps = history.get(*audited..).unwrap_or_default();
+    append(audit, conn, steps(process, new_steps)).await.map_err(super::ProcessError::Store)?;
+    *audited = history.len();
+    Ok(())
+}
+
 /// Appends `drafts` in the caller's transaction.
 pub(crate) async fn append(
     audit: &AuditStore,

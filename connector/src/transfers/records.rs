@@ -199,10 +199,7 @@ impl TransferRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"agreementId": self.agreement_id, "format": self.format}),
         };
-        let new_steps = self.history.get(self.audited_steps..).unwrap_or_default();
-        trail::append(audit, conn, trail::steps(&process, new_steps)).await.map_err(ProcessError::Store)?;
-        self.audited_steps = self.history.len();
-        Ok(())
+        trail::append_new_steps(audit, conn, &process, &self.history, &mut self.audited_steps).await
     }
 
     async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
