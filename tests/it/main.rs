@@ -8,6 +8,7 @@ mod conformance;
 mod crash;
 mod dcp;
 mod federation;
+mod feed;
 mod identity;
 mod negotiation;
 mod negotiation_restart;

@@ -235,6 +235,16 @@ pub async fn transfer_data(State(state): State<ApiState>, ApiPath(pid): ApiPath<
     Ok(json_of(StatusCode::OK, &processes(&state)?.transfer_data(&pid).await?))
 }
 
+/// Reads the next page of a feed we follow (a STARTED PULL transfer on a work) and keeps it: every
+/// change of the work, its versions and rights windows since the last read, in order.
+#[utoipa::path(get, path = "/api/v1/transfers/{pid}/feed", tag = "transfers", params(("pid" = String, Path)),
+    responses((status = 200, description = "The new changes, the cursor and whether more follow"),
+        (status = 409, body = super::ErrorBody), (status = 502, body = super::ErrorBody)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn transfer_feed(State(state): State<ApiState>, ApiPath(pid): ApiPath<String>) -> Result<Response, ApiError> {
+    Ok(json_of(StatusCode::OK, &processes(&state)?.follow_feed(&pid).await?))
+}
+
 /// The provider's endpoint data reference of a pull transfer we consume, token included.
 #[utoipa::path(get, path = "/api/v1/transfers/{pid}/edr", tag = "transfers", params(("pid" = String, Path)),
     responses((status = 200, description = "The data address"), (status = 404, body = super::ErrorBody)),

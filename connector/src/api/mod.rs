@@ -101,6 +101,7 @@ pub fn management_router(state: ApiState) -> Router {
         .route("/transfers/{pid}", get(contracts::get_transfer))
         .route("/transfers/{pid}/data", get(contracts::transfer_data))
         .route("/transfers/{pid}/edr", get(contracts::transfer_edr))
+        .route("/transfers/{pid}/feed", get(contracts::transfer_feed))
         .route("/transfers/{pid}/{action}", post(contracts::act_on_transfer))
         .route("/catalogue/search", get(catalogue::search))
         .fallback(unknown_route)
@@ -235,7 +236,7 @@ impl Modify for SecuritySchemes {
         contracts::start_negotiation, contracts::list_negotiations, contracts::get_negotiation,
         contracts::terminate_negotiation, contracts::list_agreements, contracts::get_agreement,
         contracts::start_transfer, contracts::list_transfers, contracts::get_transfer, contracts::act_on_transfer,
-        contracts::transfer_data, contracts::transfer_edr,
+        contracts::transfer_data, contracts::transfer_edr, contracts::transfer_feed,
         catalogue::search,
     ),
     components(schemas(ErrorBody)),

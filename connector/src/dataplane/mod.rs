@@ -34,6 +34,8 @@ use crate::catalog::ids::{self, DatasetRef};
 use crate::contracts::{AgreementRecord, ProcessError, Processes, now_text};
 use crate::outbox::{Failure, error_chain};
 
+mod feed;
+
 /// Life of a data-plane access token.
 pub const TOKEN_TTL_MS: i64 = 10 * 60 * 1000;
 /// `endpointType` of our HTTP data addresses.
@@ -82,6 +84,7 @@ fn edr(base_url: &str, dataset_id: &str, token: &str, refresh: &str) -> DataAddr
         .with_property("expiresIn", (TOKEN_TTL_MS / 1000).to_string())
         .with_property("refreshToken", refresh)
         .with_property("refreshEndpoint", format!("{base_url}/data/token/refresh"))
+        .with_property("feedEndpoint", format!("{base_url}/data/feed/{dataset_id}"))
 }
 
 /// The data address a consumer gives for a push: our inbox for transfer `pid`, with a fresh token.
@@ -238,6 +241,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, DataError> {
 pub fn router(processes: Processes) -> Router {
     Router::new()
         .route("/data/datasets/{id}", get(serve_dataset))
+        .route("/data/feed/{id}", get(feed::serve_feed))
         .route("/data/token/refresh", post(refresh))
         .route("/data/inbox/{pid}", post(inbox))
         .with_state(processes)
@@ -248,7 +252,16 @@ async fn serve_dataset(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, DataError> {
-    let token = bearer(&headers)?;
+    authorize(&processes, &headers, &id).await?;
+    let body = documents(&processes, &id).await.map_err(internal)?.ok_or_else(|| {
+        DataError::new(StatusCode::NOT_FOUND, "not_found", format!("dataset `{id}` is no longer offered"))
+    })?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/ld+json")], Json(body)).into_response())
+}
+
+/// The request carries a live token of a STARTED transfer whose agreement is about dataset `id`.
+async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Result<(), DataError> {
+    let token = bearer(headers)?;
     let row = sqlx::query(
         "SELECT t.dataset_id, t.expires_ms, tr.state FROM data_tokens t
          JOIN transfers tr ON tr.pid = t.transfer_pid AND tr.side = 'provider' WHERE t.token = ?",
@@ -282,10 +295,7 @@ async fn serve_dataset(
             format!("the transfer is {state}: data is served only while it is STARTED"),
         ));
     }
-    let body = documents(&processes, &id).await.map_err(internal)?.ok_or_else(|| {
-        DataError::new(StatusCode::NOT_FOUND, "not_found", format!("dataset `{id}` is no longer offered"))
-    })?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/ld+json")], Json(body)).into_response())
+    Ok(())
 }
 
 async fn refresh(State(processes): State<Processes>, body: Bytes) -> Result<Response, DataError> {

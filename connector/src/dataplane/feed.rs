@@ -1,0 +1,283 @@
+//! The versions-and-rights feed: a non-finite PULL transfer on a work whose consumer reads,
+//! with a cursor, every change the provider makes to the work, its versions and its rights
+//! windows (and to its episodes, for a series), in commit order.
+//!
+//! - Provider: `GET /data/feed/{dataset}?after=SEQ&limit=N`, with the transfer's bearer token
+//!   (the same as for the dataset itself, while the transfer is STARTED). Changes come from
+//!   `media_changes`, which triggers fill in the transaction of every change, so no write path
+//!   can bypass the feed. Each change carries the work's document as it is when read.
+//! - Consumer: [`Processes::follow_feed`] reads the next page from the stored cursor, then
+//!   stores the changes and moves the cursor in one transaction: a consumer killed at any
+//!   point reads the same page again, so nothing is skipped or kept twice.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use passerelle_dsp::catalog::CatalogSource;
+use passerelle_dsp::message::transfer::DataAddress;
+use passerelle_dsp::process::Role;
+use passerelle_dsp::transfer::State as TransferState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use super::{DataError, authorize, document, internal};
+use crate::catalog::ids::{self, DatasetRef};
+use crate::contracts::{ProcessError, Processes, now_text};
+use crate::outbox::error_chain;
+use crate::transfers::TransferRecord;
+
+/// Changes per page at most (and by default).
+pub const MAX_PAGE: i64 = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FeedQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+fn number(name: &str, value: Option<&str>, default: i64, max: i64) -> Result<i64, DataError> {
+    match value {
+        None => Ok(default),
+        Some(text) => text.parse::<i64>().ok().filter(|n| (0..=max).contains(n)).ok_or_else(|| {
+            DataError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                format!("`{name}` must be a whole number from 0 to {max}, not `{text}`"),
+            )
+        }),
+    }
+}
+
+/// `GET /data/feed/{dataset}`: the changes after `after` (0: from the beginning).
+pub(super) async fn serve_feed(
+    State(processes): State<Processes>,
+    Path(id): Path<String>,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, DataError> {
+    let Query(query) = query.map_err(|e| DataError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let after = number("after", query.after.as_deref(), 0, i64::MAX)?;
+    let limit = number("limit", query.limit.as_deref(), MAX_PAGE, MAX_PAGE)?.max(1);
+    authorize(&processes, &headers, &id).await?;
+    let Some(DatasetRef::Work(work_id)) = ids::parse_dataset_id(&id) else {
+        return Err(DataError::new(
+            StatusCode::BAD_REQUEST,
+            "not_a_work",
+            format!(
+                "`{id}` is not a work dataset: feeds follow one work (and its episodes); collections are read whole"
+            ),
+        ));
+    };
+    // One more than asked tells whether another page follows.
+    let rows = sqlx::query(
+        "SELECT seq, entity, entity_id, work_id, op, at FROM media_changes
+         WHERE seq > ? AND (work_id = ? OR work_id IN (SELECT id FROM works WHERE parent_id = ?))
+         ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(&work_id)
+    .bind(&work_id)
+    .bind(limit + 1)
+    .fetch_all(processes.pool())
+    .await
+    .map_err(internal)?;
+    let more = rows.len() as i64 > limit;
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut next = after;
+    for row in rows.iter().take(limit as usize) {
+        let seq: i64 = row.try_get("seq").map_err(internal)?;
+        let changed_work: String = row.try_get("work_id").map_err(internal)?;
+        let op: String = row.try_get("op").map_err(internal)?;
+        let entity: String = row.try_get("entity").map_err(internal)?;
+        let gone = op == "delete" && entity == "work";
+        let document = if gone { None } else { work_document(&processes, &changed_work).await? };
+        changes.push(json!({
+            "seq": seq,
+            "entity": entity,
+            "id": row.try_get::<String, _>("entity_id").map_err(internal)?,
+            "workId": changed_work,
+            "op": op,
+            "at": row.try_get::<String, _>("at").map_err(internal)?,
+            "document": document,
+        }));
+        next = seq;
+    }
+    Ok(Json(json!({"dataset": id, "changes": changes, "next": next, "more": more})).into_response())
+}
+
+/// The work's document as the dataset endpoint serves it (`None`: no longer offered).
+async fn work_document(processes: &Processes, work_id: &str) -> Result<Option<Value>, DataError> {
+    let entry = processes.inner.catalog.dataset(&ids::work_dataset_id(work_id)).await.map_err(internal)?;
+    Ok(entry.as_ref().map(document))
+}
+
+impl Processes {
+    /// Reads the next page of the feed of transfer `pid` (a STARTED PULL transfer we consume),
+    /// keeps it and moves the cursor; returns the new changes.
+    pub async fn follow_feed(&self, pid: &str) -> Result<Value, ProcessError> {
+        let record = TransferRecord::load_any(self.pool(), pid)
+            .await?
+            .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
+        if record.side != Role::Consumer || record.format != crate::transfers::PULL {
+            return Err(ProcessError::Invalid(format!(
+                "transfer `{pid}` is not an {} transfer we consume: only those have a feed to follow",
+                crate::transfers::PULL
+            )));
+        }
+        let address =
+            record.data_address.clone().filter(|_| record.state == TransferState::Started).ok_or_else(|| {
+                ProcessError::Conflict(format!(
+                    "transfer `{pid}` is {}: its feed is read only while it is STARTED",
+                    record.state
+                ))
+            })?;
+        let endpoint = address.property("feedEndpoint").map(str::to_string).ok_or_else(|| {
+            ProcessError::Conflict(format!(
+                "the provider of transfer `{pid}` offers no feed (no feedEndpoint in its data address)"
+            ))
+        })?;
+        let cursor = self.feed_cursor(pid).await?;
+        let page = match self.read_feed(&endpoint, &address, cursor).await {
+            Err(FeedRead::Expired) => {
+                let renewed = self.renew_token(pid, &address).await?;
+                self.read_feed(&endpoint, &renewed, cursor).await.map_err(FeedRead::into_error)?
+            }
+            other => other.map_err(FeedRead::into_error)?,
+        };
+        let changes = page.get("changes").and_then(Value::as_array).cloned().unwrap_or_default();
+        let next = page.get("next").and_then(Value::as_i64).unwrap_or(cursor);
+        if next < cursor {
+            return Err(ProcessError::Peer(format!("the provider's feed went back from {cursor} to {next}")));
+        }
+        {
+            let _guard = self.inner.write.lock().await;
+            let mut tx = self.pool().begin().await?;
+            // A concurrent reader of the same feed may have moved the cursor meanwhile: its page wins.
+            let now: i64 = sqlx::query_scalar("SELECT after_seq FROM feed_cursors WHERE transfer_pid = ?")
+                .bind(pid)
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(0);
+            if now != cursor {
+                return Err(ProcessError::Conflict(format!(
+                    "the feed of transfer `{pid}` was read at the same time by another call; read it again"
+                )));
+            }
+            for change in &changes {
+                sqlx::query("INSERT INTO received_data (transfer_pid, body, received_at) VALUES (?, ?, ?)")
+                    .bind(pid)
+                    .bind(change.to_string())
+                    .bind(now_text())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(
+                "INSERT INTO feed_cursors (transfer_pid, after_seq, updated_at) VALUES (?, ?, ?)
+                 ON CONFLICT (transfer_pid) DO UPDATE SET after_seq = excluded.after_seq, updated_at = excluded.updated_at",
+            )
+            .bind(pid)
+            .bind(next)
+            .bind(now_text())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        let more = page.get("more").and_then(Value::as_bool).unwrap_or(false);
+        Ok(json!({"changes": changes, "cursor": next, "more": more}))
+    }
+
+    async fn feed_cursor(&self, pid: &str) -> Result<i64, ProcessError> {
+        Ok(sqlx::query_scalar("SELECT after_seq FROM feed_cursors WHERE transfer_pid = ?")
+            .bind(pid)
+            .fetch_optional(self.pool())
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn read_feed(&self, endpoint: &str, address: &DataAddress, after: i64) -> Result<Value, FeedRead> {
+        // The endpoint is ours to extend: `after` is a number, nothing to escape.
+        let url = format!("{endpoint}{}after={after}", if endpoint.contains('?') { '&' } else { '?' });
+        let mut request = self.inner.http.get(&url);
+        if let Some(token) = address.property("authorization") {
+            request = request.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response =
+            request.send().await.map_err(|e| FeedRead::Failed(format!("{endpoint}: {}", error_chain(&e))))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status == StatusCode::UNAUTHORIZED && body.get("error").and_then(Value::as_str) == Some("token_expired") {
+            return Err(FeedRead::Expired);
+        }
+        if !status.is_success() {
+            let message = body.get("message").and_then(Value::as_str).unwrap_or("no reason given");
+            return Err(FeedRead::Failed(format!("{endpoint} answered HTTP {status}: {message}")));
+        }
+        Ok(body)
+    }
+
+    /// Gets a new token from the provider's refresh endpoint and keeps it in the transfer's data address.
+    async fn renew_token(&self, pid: &str, address: &DataAddress) -> Result<DataAddress, ProcessError> {
+        let (Some(endpoint), Some(refresh)) = (address.property("refreshEndpoint"), address.property("refreshToken"))
+        else {
+            return Err(ProcessError::Peer(format!("the token of transfer `{pid}` expired and cannot be refreshed")));
+        };
+        let response = self
+            .inner
+            .http
+            .post(endpoint)
+            .json(&json!({"refreshToken": refresh}))
+            .send()
+            .await
+            .map_err(|e| ProcessError::Peer(format!("{endpoint}: {}", error_chain(&e))))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let token =
+            body.get("authorization").and_then(Value::as_str).filter(|_| status.is_success()).ok_or_else(|| {
+                ProcessError::Peer(format!(
+                    "{endpoint} refused to refresh the token of transfer `{pid}` (HTTP {status})"
+                ))
+            })?;
+        let mut renewed = address.clone();
+        renewed.endpoint_properties.retain(|p| p.name != "authorization");
+        let renewed = renewed.with_property("authorization", token);
+        let _guard = self.inner.write.lock().await;
+        sqlx::query("UPDATE transfers SET data_address = ? WHERE pid = ? AND side = 'consumer'")
+            .bind(serde_json::to_string(&renewed).map_err(|e| ProcessError::Store(e.to_string()))?)
+            .bind(pid)
+            .execute(self.pool())
+            .await?;
+        Ok(renewed)
+    }
+}
+
+enum FeedRead {
+    Expired,
+    Failed(String),
+}
+
+impl FeedRead {
+    fn into_error(self) -> ProcessError {
+        match self {
+            FeedRead::Expired => ProcessError::Peer("the provider refused a token it had just refreshed".into()),
+            FeedRead::Failed(message) => ProcessError::Peer(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_parameters_are_checked() {
+        assert_eq!(number("after", None, 0, i64::MAX).unwrap(), 0);
+        assert_eq!(number("limit", Some("20"), MAX_PAGE, MAX_PAGE).unwrap(), 20);
+        assert_eq!(number("limit", Some("9999"), MAX_PAGE, MAX_PAGE).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert!(number("after", Some("-1"), 0, i64::MAX).is_err());
+        assert!(number("after", Some("ten"), 0, i64::MAX).unwrap_err().message.contains("`ten`"));
+    }
+}
