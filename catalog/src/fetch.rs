@@ -28,6 +28,8 @@ pub enum FetchError {
     Malformed { url: String, reason: String },
     #[error("pagination of {url} does not end: {reason}")]
     Pagination { url: String, reason: String },
+    #[error("{url} answered the catalog of `{found}`, but the member registered there is `{registered}`")]
+    NotTheParticipant { url: String, registered: String, found: String },
 }
 
 impl FetchError {
@@ -40,6 +42,7 @@ impl FetchError {
             FetchError::Rejected { .. } => "rejected",
             FetchError::Malformed { .. } => "malformed",
             FetchError::Pagination { .. } => "pagination",
+            FetchError::NotTheParticipant { .. } => "identity",
         }
     }
 }
@@ -127,6 +130,17 @@ pub async fn fetch_catalog<T: TokenSource>(
         }
         let mut catalog = parse_message::<Catalog>(&bytes)
             .map_err(|e| FetchError::Malformed { url: at.clone(), reason: e.to_string() })?;
+        // The address came from the member's DID document; the catalog must also say it is theirs,
+        // or one member could publish offers in another's name.
+        if let Some(found) = catalog.participant_id.as_deref()
+            && found != participant.id
+        {
+            return Err(FetchError::NotTheParticipant {
+                url: at,
+                registered: participant.id.clone(),
+                found: found.to_string(),
+            });
+        }
         collect_datasets(&mut catalog, &mut datasets);
         if head.is_none() {
             head = Some(catalog);

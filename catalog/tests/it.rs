@@ -535,3 +535,19 @@ async fn revocation_withdrawal_unreachability_and_the_snapshot() {
     assert!(hits[0].stale);
     assert!(reloaded.search(&passerelle_catalog::SearchParams::default().to_filter().unwrap()).total >= 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_serving_another_participants_catalog_is_not_indexed() {
+    // Registered as the impostor, the address answers distributor A's catalog (participantId DIST_A).
+    let (copied, _) = provider(DIST_A, distributor_a(), 50).await;
+    let impostor = "did:web:impostor.example";
+    let registry = MemoryRegistry::new([Participant::active(impostor, protocol_address(&copied.base), "distributor")]);
+    let snapshot = tempfile::tempdir().unwrap();
+    let catalogue = new_catalogue(registry, snapshot.path());
+    let statuses = catalogue.crawl_all().await.unwrap();
+    let status = statuses.iter().find(|s| s.participant.id == impostor).expect("the impostor's status");
+    let error = status.error.as_ref().expect("refused");
+    assert_eq!(error.kind, "identity", "{error:?}");
+    assert!(error.message.contains(DIST_A), "{error:?}");
+    assert_eq!(catalogue.search(&passerelle_catalog::SearchParams::default().to_filter().unwrap()).total, 0);
+}
