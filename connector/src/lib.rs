@@ -37,3 +37,4 @@ pub mod setup;
 pub mod store;
 pub mod tck;
 pub mod transfers;
+pub mod webhooks;

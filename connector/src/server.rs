@@ -70,6 +70,8 @@ pub struct Connector {
     processes: Processes,
     /// The protocol listener's TLS configuration; `None` serves plain HTTP.
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// Where webhook events go (`[webhooks]`), secret read at start.
+    webhooks: Option<crate::webhooks::WebhookSender>,
 }
 
 impl Connector {
@@ -87,14 +89,23 @@ impl Connector {
         // entries and at shutdown, so a rewritten or cut log shows even to someone holding only our keys.
         let own = identity.identity();
         let signer = CheckpointSigner::new(own.signing_key().clone(), own.did().key_url(own.signing_key().key_id()));
-        let processes = Processes::with_audit(
+        let webhooks =
+            config.webhooks.as_ref().map(|w| crate::webhooks::WebhookFilter::new(w.events.iter().map(String::as_str)));
+        let processes = Processes::with_journal(
             store.clone(),
             &config.participant.id,
             &config.participant.protocol_base_url(),
             identity.token_source(),
             Some((signer, AUDIT_CHECKPOINT_EVERY)),
+            webhooks,
         );
-        Ok(Connector { config, store, api_key, identity, processes, tls })
+        let webhooks = match &config.webhooks {
+            Some(w) => {
+                Some(crate::webhooks::WebhookSender { url: w.url.clone(), secret: ApiKey::read(&w.secret_file)? })
+            }
+            None => None,
+        };
+        Ok(Connector { config, store, api_key, identity, processes, tls, webhooks })
     }
 
     pub fn store(&self) -> &Store {
@@ -253,6 +264,10 @@ impl Bound {
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
         let outbox_task = tokio::spawn(crate::outbox::run(connector.processes.clone(), stop_rx.clone()));
+        if let Some(sender) = connector.webhooks.clone() {
+            // Undelivered events stay queued in the store: a stop here loses nothing.
+            tokio::spawn(crate::webhooks::run(connector.store.pool().clone(), sender, stop_rx.clone()));
+        }
         let mut protocol_task = tokio::spawn(protocol_server);
         let mut management_task = tokio::spawn(management_server);
 

@@ -16,3 +16,4 @@ mod negotiation_support;
 mod restart;
 mod support;
 mod tls;
+mod webhooks;

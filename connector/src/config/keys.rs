@@ -242,6 +242,27 @@ pub const KEYS: &[KeySpec] = &[
         "Public URL of the data space's federated catalogue (`passerelle catalog run`). When set, the connector notifies it after an import or an offer change (best effort), and `passerelle search` and GET /api/v1/catalogue/search query it.",
     ),
     key(
+        "webhooks",
+        "url",
+        KeyKind::Text,
+        None,
+        "Where to POST events for your own MAM or production tool (negotiation.finalized, transfer.started, feed.change…), signed with HMAC-SHA256 (X-Passerelle-Signature) and delivered in order with retries. Unset: no webhooks.",
+    ),
+    key(
+        "webhooks",
+        "secret_file",
+        KeyKind::Text,
+        None,
+        "File holding the shared HMAC secret of the webhooks (at least 16 characters, mode 0600); required with webhooks.url.",
+    ),
+    key(
+        "webhooks",
+        "events",
+        KeyKind::Text,
+        None,
+        "Events to send, separated by spaces or commas (default: all): negotiation.finalized negotiation.terminated transfer.started transfer.completed transfer.terminated feed.change.",
+    ),
+    key(
         "log",
         "filter",
         KeyKind::Text,

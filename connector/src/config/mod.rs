@@ -88,6 +88,16 @@ pub struct Management {
     pub api_key: ApiKeySource,
 }
 
+/// `[webhooks]`: where events for the participant's own tools go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    pub url: Url,
+    /// The shared HMAC secret's file (read at start; never logged).
+    pub secret_file: PathBuf,
+    /// The events sent (all by default).
+    pub events: Vec<String>,
+}
+
 /// Where the store lives. PostgreSQL slots in here later as another variant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreLocation {
@@ -121,6 +131,8 @@ pub struct Config {
     pub catalog_page_size: usize,
     /// The federated catalogue to notify and search (`[catalogue] url`).
     pub catalogue_url: Option<Url>,
+    /// Events for the participant's own tools (`[webhooks]`).
+    pub webhooks: Option<WebhookSettings>,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Things worth telling the operator that do not stop the connector (unknown
@@ -511,6 +523,39 @@ impl Settings {
             }
         };
 
+        let webhooks = match self.text("webhooks", "url") {
+            None => None,
+            Some((raw, origin)) => {
+                let url = Url::parse(raw.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https")).ok_or_else(
+                    || Self::invalid("webhooks", "url", &origin, "must be the http(s) URL of your webhook receiver"),
+                )?;
+                let (secret, _) = self.required_text("webhooks", "secret_file")?;
+                let events = match self.text("webhooks", "events") {
+                    None => crate::webhooks::EVENTS.iter().map(|e| e.to_string()).collect(),
+                    Some((raw, origin)) => {
+                        let names: Vec<String> = raw
+                            .split(|c: char| c == ',' || c.is_whitespace())
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                        if let Some(unknown) = names.iter().find(|n| !crate::webhooks::EVENTS.contains(&n.as_str())) {
+                            return Err(Self::invalid(
+                                "webhooks",
+                                "events",
+                                &origin,
+                                format!(
+                                    "`{unknown}` is not an event; choose among {}",
+                                    crate::webhooks::EVENTS.join(", ")
+                                ),
+                            ));
+                        }
+                        names
+                    }
+                };
+                Some(WebhookSettings { url, secret_file: self.path(&secret), events })
+            }
+        };
+
         let log_filter = self.text("log", "filter").map(|(v, _)| v).unwrap_or_else(|| "info".to_string());
         let log_format = match self.text("log", "format") {
             None => LogFormat::Text,
@@ -540,6 +585,7 @@ impl Settings {
             tck,
             catalog_page_size,
             catalogue_url,
+            webhooks,
             log_filter,
             log_format,
             warnings,
@@ -777,6 +823,14 @@ public_url = "https://connector.acme.example:9443/"
             (&format!("{MINIMAL}[store]\nurl = \"postgres://db/x\"\n"), "store.url"),
             (&format!("{MINIMAL}[log]\nformat = \"xml\"\n"), "log.format"),
             (&format!("{MINIMAL}[protocol]\nbnd = \"0.0.0.0:1\"\n"), "protocol.bnd"),
+            (&format!("{MINIMAL}[webhooks]\nurl = \"mailto:mam@acme.example\"\n"), "webhooks.url"),
+            (&format!("{MINIMAL}[webhooks]\nurl = \"https://mam.acme.example/hook\"\n"), "webhooks.secret_file"),
+            (
+                &format!(
+                    "{MINIMAL}[webhooks]\nurl = \"https://mam.acme.example/hook\"\nsecret_file = \"s\"\nevents = \"feed.change order.placed\"\n"
+                ),
+                "webhooks.events",
+            ),
         ];
         for (text, key) in cases {
             let e = load(text, &[]).expect_err(key);

@@ -65,10 +65,10 @@ impl Processes {
         let ack = record.ack();
         if let Some(decision) = &decision {
             let draft = super::trail::decision(&record.pid, caller, record.dataset_id.as_deref(), decision);
-            super::trail::append(&self.inner.audit, conn, vec![draft]).await.map_err(internal)?;
+            super::trail::append(&self.inner.journal.audit, conn, vec![draft]).await.map_err(internal)?;
         }
         self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn, &self.inner.audit).await.map_err(internal)?;
+        record.save(conn, &self.inner.journal).await.map_err(internal)?;
         Ok(ack)
     }
 
@@ -93,7 +93,7 @@ impl Processes {
         self.absorb(conn, &mut record, &message).await?;
         let ack = record.ack();
         self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn, &self.inner.audit).await.map_err(internal)?;
+        record.save(conn, &self.inner.journal).await.map_err(internal)?;
         Ok(ack)
     }
 
@@ -115,7 +115,7 @@ impl Processes {
             }
             NegotiationMessage::Agreement(m) => {
                 record.agreement_id = Some(m.agreement.id().to_string());
-                AgreementRecord::insert(conn, &self.inner.audit, record.side, &record.pid, &m.agreement)
+                AgreementRecord::insert(conn, &self.inner.journal.audit, record.side, &record.pid, &m.agreement)
                     .await
                     .map_err(internal)?;
             }
@@ -147,7 +147,7 @@ impl Processes {
         };
         let reply: Option<NegotiationMessage> = match (record.side, message, decision) {
             (Role::Provider, NegotiationMessage::Request(_), Some(Decision::Agree(agreement))) => {
-                AgreementRecord::insert(conn, &self.inner.audit, Role::Provider, &record.pid, &agreement)
+                AgreementRecord::insert(conn, &self.inner.journal.audit, Role::Provider, &record.pid, &agreement)
                     .await
                     .map_err(internal)?;
                 record.agreement_id = Some(agreement.id().to_string());

@@ -81,7 +81,7 @@ impl Processes {
             let _guard = self.inner.write.lock().await;
             let mut tx = self.pool().begin().await?;
             queue_negotiation(&mut tx, &mut record, message).await?;
-            record.save(&mut tx, &self.inner.audit).await?;
+            record.save(&mut tx, &self.inner.journal).await?;
             tx.commit().await?;
         }
         self.inner.wake.notify_one();
@@ -234,7 +234,7 @@ impl Processes {
                 reason: vec![reason],
             });
             queue_negotiation(&mut tx, &mut record, message.into()).await?;
-            record.save(&mut tx, &self.inner.audit).await?;
+            record.save(&mut tx, &self.inner.journal).await?;
             tx.commit().await?;
         }
         self.inner.wake.notify_one();

@@ -45,6 +45,7 @@ use tokio::sync::{Mutex, Notify};
 use crate::catalog::StoreCatalog;
 use crate::outbox::SharedTokens;
 use crate::store::Store;
+use crate::webhooks::WebhookFilter;
 
 pub use manage::{NegotiationStart, NegotiationView, OfferChoice, normalize_address};
 pub use records::{AgreementRecord, NegotiationRecord};
@@ -79,8 +80,8 @@ pub(crate) struct Inner {
     pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: SharedTokens,
-    /// The audit trail, written in the same transactions as the changes it records.
-    pub(crate) audit: AuditStore,
+    /// The audit trail and webhook events, written in the same transactions as the changes they record.
+    pub(crate) journal: trail::Journal,
 }
 
 /// Why a management action on a process failed.
@@ -123,17 +124,19 @@ impl Processes {
         protocol_base_url: &str,
         tokens: impl TokenSource + 'static,
     ) -> Processes {
-        Processes::with_audit(store, participant_id, protocol_base_url, tokens, None)
+        Processes::with_journal(store, participant_id, protocol_base_url, tokens, None, None)
     }
 
     /// [`Processes::with_tokens`] whose audit trail gets a checkpoint signed by `sealing`'s
-    /// signer every `sealing.1` entries (the running connector signs with its DID key).
-    pub fn with_audit(
+    /// signer every `sealing.1` entries (the running connector signs with its DID key), and
+    /// which queues the webhook events `webhooks` wants.
+    pub fn with_journal(
         store: Store,
         participant_id: &str,
         protocol_base_url: &str,
         tokens: impl TokenSource + 'static,
         sealing: Option<(CheckpointSigner, NonZeroU64)>,
+        webhooks: Option<WebhookFilter>,
     ) -> Processes {
         let audit = match sealing {
             Some((signer, every)) => AuditStore::new(store.pool().clone()).with_checkpoints(signer, every),
@@ -157,7 +160,7 @@ impl Processes {
                 watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
-                audit,
+                journal: trail::Journal { audit, webhooks },
             }),
         }
     }
@@ -172,7 +175,7 @@ impl Processes {
 
     /// The audit trail of this connector's processes.
     pub fn audit(&self) -> &AuditStore {
-        &self.inner.audit
+        &self.inner.journal.audit
     }
 
     /// Our `callbackAddress`.

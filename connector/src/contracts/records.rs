@@ -196,7 +196,11 @@ impl NegotiationRecord {
     /// Inserts or updates the row (by pid) and appends the steps not yet in the audit trail,
     /// in the caller's transaction. A unique-index conflict (another row for the same
     /// counter-party pid) is returned as the error.
-    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, audit: &AuditStore) -> Result<(), ProcessError> {
+    pub(crate) async fn save(
+        &mut self,
+        conn: &mut SqliteConnection,
+        journal: &trail::Journal,
+    ) -> Result<(), ProcessError> {
         self.upsert(conn).await?;
         let process = trail::ProcessRef {
             kind: EntryKind::NEGOTIATION_STATE,
@@ -206,7 +210,7 @@ impl NegotiationRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"datasetId": self.dataset_id, "agreementId": self.agreement_id}),
         };
-        trail::append_new_steps(audit, conn, &process, &self.history, &mut self.audited_steps).await
+        trail::append_new_steps(journal, conn, &process, &self.history, &mut self.audited_steps).await
     }
 
     async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {

@@ -7,6 +7,8 @@ use passerelle_dsp::process::Role;
 use serde_json::{Value, json};
 use sqlx::SqliteConnection;
 
+use crate::webhooks::WebhookFilter;
+
 use super::Step;
 use super::decide::Decision;
 use super::role_str;
@@ -107,16 +109,38 @@ pub(crate) fn decision(
     }
 }
 
-/// Appends the steps of `history` from `*audited` on, and moves `*audited` to its end.
+/// What is written alongside every process change: the audit trail, and the events the
+/// participant's own tools subscribed to (`[webhooks]`).
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub audit: AuditStore,
+    pub webhooks: Option<WebhookFilter>,
+}
+
+/// States a webhook event is sent for, by process kind (`negotiation.finalized`…).
+const NOTIFIED_STATES: &[&str] = &["FINALIZED", "TERMINATED", "STARTED", "COMPLETED"];
+
+/// Appends the steps of `history` from `*audited` on (and their webhook events), and moves
+/// `*audited` to its end.
 pub(crate) async fn append_new_steps(
-    audit: &AuditStore,
+    journal: &Journal,
     conn: &mut SqliteConnection,
     process: &ProcessRef<'_>,
     history: &[Step],
     audited: &mut usize,
 ) -> Result<(), super::ProcessError> {
     let new_steps = history.get(*audited..).unwrap_or_default();
-    append(audit, conn, steps(process, new_steps)).await.map_err(super::ProcessError::Store)?;
+    let prefix = if process.kind == EntryKind::NEGOTIATION_STATE { "negotiation" } else { "transfer" };
+    for step in new_steps.iter().filter(|s| NOTIFIED_STATES.contains(&s.state.as_str())) {
+        let event = format!("{prefix}.{}", step.state.to_ascii_lowercase());
+        let mut data =
+            json!({"side": role_str(process.side), "state": step.state, "counterpartyId": process.counterparty_id});
+        if let (Some(target), Some(about)) = (data.as_object_mut(), process.about.as_object()) {
+            target.extend(about.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        crate::webhooks::emit(journal.webhooks.as_ref(), conn, &event, process.pid, data).await?;
+    }
+    append(&journal.audit, conn, steps(process, new_steps)).await.map_err(super::ProcessError::Store)?;
     *audited = history.len();
     Ok(())
 }

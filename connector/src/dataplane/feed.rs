@@ -174,6 +174,15 @@ impl Processes {
                     .bind(now_text())
                     .execute(&mut *tx)
                     .await?;
+                // The MAM hears of the change exactly when it is kept here.
+                crate::webhooks::emit(
+                    self.inner.journal.webhooks.as_ref(),
+                    &mut tx,
+                    "feed.change",
+                    pid,
+                    change.clone(),
+                )
+                .await?;
             }
             sqlx::query(
                 "INSERT INTO feed_cursors (transfer_pid, after_seq, updated_at) VALUES (?, ?, ?)

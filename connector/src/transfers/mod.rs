@@ -111,7 +111,7 @@ impl Processes {
         record.record_step(message.kind(), Role::Consumer, state);
         let ack = record.ack();
         self.start_providing(conn, &mut record, &agreement).await.map_err(|e| internal(e.to_string()))?;
-        record.save(conn, &self.inner.audit).await.map_err(internal)?;
+        record.save(conn, &self.inner.journal).await.map_err(internal)?;
         Ok(ack)
     }
 
@@ -211,7 +211,7 @@ impl Processes {
                 }
                 _ => {}
             }
-            record.save(conn, &self.inner.audit).await.map_err(internal)?;
+            record.save(conn, &self.inner.journal).await.map_err(internal)?;
         }
         Ok(record.ack())
     }
@@ -226,7 +226,7 @@ impl Processes {
         }
         let (provider_pid, consumer_pid) = record.pids()?;
         queue_transfer(&mut tx, &mut record, TransferCompletionMessage::new(provider_pid, consumer_pid).into()).await?;
-        record.save(&mut tx, &self.inner.audit).await?;
+        record.save(&mut tx, &self.inner.journal).await?;
         tx.commit().await?;
         self.inner.wake.notify_one();
         Ok(())
@@ -246,7 +246,7 @@ impl Processes {
         record.termination =
             Some(Termination { by: "provider".into(), code: Some("PUSH_FAILED".into()), reason: vec![reason.into()] });
         queue_transfer(&mut tx, &mut record, message.into()).await?;
-        record.save(&mut tx, &self.inner.audit).await?;
+        record.save(&mut tx, &self.inner.journal).await?;
         tx.commit().await?;
         self.inner.wake.notify_one();
         Ok(())
@@ -285,7 +285,7 @@ impl Processes {
                 request = request.with_data_address(inbox);
             }
             queue_transfer(&mut tx, &mut record, request.into()).await?;
-            record.save(&mut tx, &self.inner.audit).await?;
+            record.save(&mut tx, &self.inner.journal).await?;
             tx.commit().await?;
         }
         self.inner.wake.notify_one();
@@ -344,7 +344,7 @@ impl Processes {
                 }
             };
             queue_transfer(&mut tx, &mut record, message).await?;
-            record.save(&mut tx, &self.inner.audit).await?;
+            record.save(&mut tx, &self.inner.journal).await?;
             tx.commit().await?;
         }
         self.inner.wake.notify_one();

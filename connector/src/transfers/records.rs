@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, SqliteConnection};
 
-use passerelle_audit::{AuditStore, EntryKind};
+use passerelle_audit::EntryKind;
 
 use crate::contracts::trail;
 use crate::contracts::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role};
@@ -189,7 +189,7 @@ impl TransferRecord {
 
     /// Inserts or updates the row and appends the steps not yet in the audit trail, in the
     /// caller's transaction.
-    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, audit: &AuditStore) -> Result<(), ProcessError> {
+    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, journal: &trail::Journal) -> Result<(), ProcessError> {
         self.upsert(conn).await?;
         let process = trail::ProcessRef {
             kind: EntryKind::TRANSFER_STATE,
@@ -199,7 +199,7 @@ impl TransferRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"agreementId": self.agreement_id, "format": self.format}),
         };
-        trail::append_new_steps(audit, conn, &process, &self.history, &mut self.audited_steps).await
+        trail::append_new_steps(journal, conn, &process, &self.history, &mut self.audited_steps).await
     }
 
     async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
