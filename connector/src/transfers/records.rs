@@ -189,7 +189,11 @@ impl TransferRecord {
 
     /// Inserts or updates the row and appends the steps not yet in the audit trail, in the
     /// caller's transaction.
-    pub(crate) async fn save(&mut self, conn: &mut SqliteConnection, journal: &trail::Journal) -> Result<(), ProcessError> {
+    pub(crate) async fn save(
+        &mut self,
+        conn: &mut SqliteConnection,
+        journal: &trail::Journal,
+    ) -> Result<(), ProcessError> {
         self.upsert(conn).await?;
         let process = trail::ProcessRef {
             kind: EntryKind::TRANSFER_STATE,
