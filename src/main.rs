@@ -110,6 +110,59 @@ enum Command {
     /// hash-chained and sealed with signed checkpoints.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Subtitle orders (distributor and lab): list, show, place, send the next event. Asks the running
+    /// connector's management API.
+    #[command(subcommand)]
+    Orders(OrdersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrdersCommand {
+    /// Every order, either side, newest first.
+    List(OrdersArgs),
+    /// One order: state, SLA alerts, log with the delivery of each event.
+    Show {
+        /// The order's id on this connector (`passerelle orders list`).
+        id: String,
+        #[command(flatten)]
+        args: OrdersArgs,
+    },
+    /// Place an order with the lab of a STARTED pull transfer (distributor).
+    #[command(
+        after_help = "Example:\n  passerelle orders place --config ./acme/passerelle.toml --transfer urn:uuid:… --order @order.json"
+    )]
+    Place {
+        /// Our pid of the transfer under the lab's service agreement.
+        #[arg(long, value_name = "PID")]
+        transfer: String,
+        /// The order as JSON, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        order: String,
+        #[command(flatten)]
+        args: OrdersArgs,
+    },
+    /// Send this side's next event on an order (e.g. {"type": "Quoted"} from the lab).
+    Send {
+        /// The order's id on this connector.
+        id: String,
+        /// The event as JSON, or @FILE.
+        #[arg(long, value_name = "JSON|@FILE")]
+        event: String,
+        #[command(flatten)]
+        args: OrdersArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct OrdersArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Management API URL (default: http:// + management.bind of the configuration).
+    #[arg(long, value_name = "URL", env = "PASSERELLE_API_URL")]
+    api: Option<String>,
+    /// Print the API's JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -388,6 +441,7 @@ fn main() -> ExitCode {
             Command::Catalog(command) => run_catalog(command).await,
             Command::Search(args) => run_search(args).await,
             Command::Audit(command) => run_audit(command).await,
+            Command::Orders(command) => run_orders(command).await,
         }
     });
     match code {
@@ -777,6 +831,41 @@ async fn run_audit(command: AuditCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Exit codes: 0 done; 2 the connector refused (the reason is printed); 1 it could not be asked.
+async fn run_orders(command: OrdersCommand) -> anyhow::Result<i32> {
+    use passerelle_connector::exchange::client::{self, ManagementClient};
+    let json_of = |argument: &str| client::read_json_argument(argument).map_err(|e| anyhow::anyhow!(e));
+    let (args, method, path, body) = match command {
+        OrdersCommand::List(args) => (args, "GET", "/api/v1/orders".to_string(), None),
+        OrdersCommand::Show { id, args } => (args, "GET", client::order_path(&id), None),
+        OrdersCommand::Place { transfer, order, args } => {
+            let body = serde_json::json!({"transferPid": transfer, "order": json_of(&order)?});
+            (args, "POST", "/api/v1/orders".to_string(), Some(body))
+        }
+        OrdersCommand::Send { id, event, args } => {
+            let body = serde_json::json!({"event": json_of(&event)?});
+            (args, "POST", format!("{}/events", client::order_path(&id)), Some(body))
+        }
+    };
+    let config = Config::load(&args.config.config)?;
+    init_logging(&config);
+    let api = ManagementClient::new(&config, args.api.as_deref())?;
+    let (status, answer) = api.call(method, &path, body.as_ref()).await?;
+    if !(200..300).contains(&status) {
+        let message = answer["message"].as_str().map(str::to_string).unwrap_or_else(|| answer.to_string());
+        eprintln!("error: {message}");
+        return Ok(if status < 500 { 2 } else { 1 });
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    } else if answer["items"].is_array() {
+        print!("{}", client::render_list(&answer));
+    } else {
+        print!("{}", client::render_order(&answer));
+    }
+    Ok(0)
 }
 
 enum Report {

@@ -68,13 +68,13 @@ impl Verdict {
 }
 
 /// The connector's published keys, by DID URL (`did:web:…#kid`), for checkpoint signatures.
-struct PublishedKeys {
+pub(crate) struct PublishedKeys {
     did: String,
     keys: Vec<(String, PublicKey)>,
 }
 
 impl PublishedKeys {
-    fn of(identity: &ParticipantIdentity) -> PublishedKeys {
+    pub(crate) fn of(identity: &ParticipantIdentity) -> PublishedKeys {
         let keys = identity.keys().keys.iter().filter_map(|k| Some((k.kid.clone(), k.public_key().ok()?))).collect();
         PublishedKeys { did: identity.did().to_string(), keys }
     }

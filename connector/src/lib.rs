@@ -9,8 +9,10 @@
 //! - [`offers`]: offer definitions and their work selectors;
 //! - [`catalog`]: the store seen as a DSP catalog (datasets, offers, ids);
 //! - [`api`]: the management REST API (OpenAPI, API-key auth, typed errors);
+//! - [`console`]: the operator console, server-rendered HTML under `/console` on the management listener;
 //! - [`contracts`], [`transfers`], [`outbox`], [`dataplane`]: DSP negotiations, agreements and transfers,
 //!   persisted before they are acknowledged, sent with retries, and the `/data/…` endpoints;
+//! - [`exchange`]: subtitle orders between a distributor and a lab (`/exchange/…`, `/api/v1/orders`);
 //! - [`server`]: the two listeners (public protocol, private management) and shutdown;
 //! - [`identity`]: the participant's did:web, keys, credentials and DCP on the protocol listener;
 //! - [`authority`]: the data-space authority service (`passerelle authority`);
@@ -25,8 +27,10 @@ pub mod authority;
 pub mod catalog;
 pub mod catalogue;
 pub mod config;
+pub mod console;
 pub mod contracts;
 pub mod dataplane;
+pub mod exchange;
 pub mod identity;
 pub mod import;
 pub mod offers;

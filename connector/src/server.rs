@@ -72,6 +72,8 @@ pub struct Connector {
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// Where webhook events go (`[webhooks]`), secret read at start.
     webhooks: Option<crate::webhooks::WebhookSender>,
+    /// Subtitle orders (protocol routes, management routes, event delivery).
+    orders: crate::exchange::Orders,
 }
 
 impl Connector {
@@ -105,7 +107,8 @@ impl Connector {
             }
             None => None,
         };
-        Ok(Connector { config, store, api_key, identity, processes, tls, webhooks })
+        let orders = crate::exchange::Orders::new(processes.clone());
+        Ok(Connector { config, store, api_key, identity, processes, tls, webhooks, orders })
     }
 
     pub fn store(&self) -> &Store {
@@ -164,6 +167,8 @@ impl Connector {
             .merge(self.identity.public_router())
             // The data plane authenticates with transfer tokens, not DCP.
             .merge(crate::dataplane::router(self.processes.clone()))
+            // Subtitle orders authenticate with transfer tokens (lab) or callback tokens (distributor), not DCP.
+            .merge(crate::exchange::router(self.orders.clone()))
             .layer(middleware::from_fn(log_request))
     }
 
@@ -181,11 +186,22 @@ impl Connector {
 
     /// The management router.
     pub fn management_router(&self) -> Router {
-        let mut state = ApiState::new(self.store.clone(), self.api_key.clone()).with_processes(self.processes.clone());
+        let mut state = ApiState::new(self.store.clone(), self.api_key.clone())
+            .with_processes(self.processes.clone())
+            .with_orders(self.orders.clone());
         if let Some(catalogue) = crate::catalogue::client::CatalogueClient::from_config(&self.config) {
             state = state.with_catalogue(catalogue);
         }
-        management_router(state).layer(middleware::from_fn(log_request))
+        // The operator console (`/console`, HTML) beside the API, opened with the same key.
+        let console = crate::console::ConsoleState::new(
+            self.store.clone(),
+            self.processes.clone(),
+            self.api_key.clone(),
+            crate::audit::PublishedKeys::of(self.identity.identity()),
+        );
+        management_router(state)
+            .nest(crate::console::BASE, crate::console::router(console))
+            .layer(middleware::from_fn(log_request))
     }
 
     /// Binds both listeners.
@@ -264,6 +280,8 @@ impl Bound {
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
         let outbox_task = tokio::spawn(crate::outbox::run(connector.processes.clone(), stop_rx.clone()));
+        // Undelivered order events stay pending in the store: a stop here loses nothing.
+        tokio::spawn(crate::exchange::run(connector.orders.clone(), stop_rx.clone()));
         if let Some(sender) = connector.webhooks.clone() {
             // Undelivered events stay queued in the store: a stop here loses nothing.
             tokio::spawn(crate::webhooks::run(connector.store.pool().clone(), sender, stop_rx.clone()));

@@ -11,7 +11,7 @@ fn state(v: &Value) -> &str {
 }
 
 /// Waits until the transfer `pid` on `node` is in `wanted`.
-async fn transfer_in(node: &Node, pid: &str, wanted: &str) -> Value {
+pub(crate) async fn transfer_in(node: &Node, pid: &str, wanted: &str) -> Value {
     node.wait_for(&format!("/api/v1/transfers/{pid}"), &format!("transfer {pid} {wanted}"), |t| state(t) == wanted)
         .await
 }
@@ -22,7 +22,12 @@ async fn act(node: &Node, pid: &str, action: &str) -> Value {
     body
 }
 
-async fn start_transfer(consumer: &Node, provider: &Node, agreement_id: &str, format: &str) -> (String, String) {
+pub(crate) async fn start_transfer(
+    consumer: &Node,
+    provider: &Node,
+    agreement_id: &str,
+    format: &str,
+) -> (String, String) {
     let body = json!({"agreementId": agreement_id, "format": format});
     let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
     assert_eq!(status, 201, "{created:#}");

@@ -14,6 +14,7 @@ mod contracts;
 pub mod error;
 pub mod extract;
 mod imports;
+mod orders;
 pub mod paging;
 mod policies;
 pub mod schema;
@@ -49,16 +50,24 @@ pub struct ApiState {
     processes: Option<crate::contracts::Processes>,
     /// The federated catalogue (absent: search answers 503 and nothing is notified).
     catalogue: Option<crate::catalogue::client::CatalogueClient>,
+    /// Subtitle orders (absent: those routes answer 503).
+    orders: Option<crate::exchange::Orders>,
 }
 
 impl ApiState {
     pub fn new(store: Store, api_key: ApiKey) -> ApiState {
-        ApiState { store, api_key: Arc::new(api_key), processes: None, catalogue: None }
+        ApiState { store, api_key: Arc::new(api_key), processes: None, catalogue: None, orders: None }
     }
 
     /// Serves the negotiation, agreement and transfer routes from `processes`.
     pub fn with_processes(mut self, processes: crate::contracts::Processes) -> ApiState {
         self.processes = Some(processes);
+        self
+    }
+
+    /// Serves the subtitle order routes from `orders`.
+    pub fn with_orders(mut self, orders: crate::exchange::Orders) -> ApiState {
+        self.orders = Some(orders);
         self
     }
 
@@ -104,6 +113,9 @@ pub fn management_router(state: ApiState) -> Router {
         .route("/transfers/{pid}/feed", get(contracts::transfer_feed))
         .route("/transfers/{pid}/{action}", post(contracts::act_on_transfer))
         .route("/catalogue/search", get(catalogue::search))
+        .route("/orders", get(orders::list_orders).post(orders::place_order))
+        .route("/orders/{id}", get(orders::get_order))
+        .route("/orders/{id}/events", post(orders::send_event))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), catalogue::notify_on_change))
@@ -238,6 +250,7 @@ impl Modify for SecuritySchemes {
         contracts::start_transfer, contracts::list_transfers, contracts::get_transfer, contracts::act_on_transfer,
         contracts::transfer_data, contracts::transfer_edr, contracts::transfer_feed,
         catalogue::search,
+        orders::place_order, orders::list_orders, orders::get_order, orders::send_event,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),
@@ -248,6 +261,7 @@ impl Modify for SecuritySchemes {
         (name = "imports", description = "Log of MAM file imports"),
         (name = "negotiations", description = "Contract negotiations (DSP) and the agreements they produce"),
         (name = "transfers", description = "Transfer processes (DSP) and their data"),
+        (name = "orders", description = "Subtitle orders between a distributor and a lab, with their event logs"),
         (name = "catalogue", description = "The data space's federated catalogue, searched through this connector"),
         (name = "health", description = "Liveness"),
     )

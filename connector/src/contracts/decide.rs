@@ -119,9 +119,11 @@ pub fn decide_between(
     if actions.is_empty() {
         return refuse(POLICY_REFUSED, "the requested offer grants no action: ask for at least one permission");
     }
+    // Per-use constraints (count of orders, language) are checked on each exchange call, not here.
+    let negotiable = crate::exchange::negotiation::negotiable(requested);
     for action in actions {
         context.action = action;
-        let decision = evaluate(requested, &context);
+        let decision = evaluate(&negotiable, &context);
         if !decision.permitted {
             return refuse(POLICY_REFUSED, format!("the policy does not permit this request: {decision}"));
         }

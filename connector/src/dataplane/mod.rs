@@ -85,6 +85,8 @@ fn edr(base_url: &str, dataset_id: &str, token: &str, refresh: &str) -> DataAddr
         .with_property("refreshToken", refresh)
         .with_property("refreshEndpoint", format!("{base_url}/data/token/refresh"))
         .with_property("feedEndpoint", format!("{base_url}/data/feed/{dataset_id}"))
+        // Where a service agreement's subtitle orders are placed, with the same token (`crate::exchange`).
+        .with_property(crate::exchange::ORDER_ENDPOINT_PROPERTY, format!("{base_url}/exchange/orders"))
 }
 
 /// The data address a consumer gives for a push: our inbox for transfer `pid`, with a fresh token.
@@ -200,7 +202,7 @@ pub(crate) async fn received(pool: &sqlx::SqlitePool, pid: &str) -> Result<Value
 
 /// Why the data plane refuses a request.
 #[derive(Debug)]
-struct DataError {
+pub(crate) struct DataError {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -261,9 +263,31 @@ async fn serve_dataset(
 
 /// The request carries a live token of a STARTED transfer whose agreement is about dataset `id`.
 async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Result<(), DataError> {
+    let grant = grant(processes, headers).await?;
+    if grant.dataset_id != id {
+        return Err(DataError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the token grants access to dataset `{}` only, under its agreement", grant.dataset_id),
+        ));
+    }
+    Ok(())
+}
+
+/// What a valid data-plane token grants: one STARTED transfer (ours, as provider) under one agreement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grant {
+    pub transfer_pid: String,
+    pub agreement_id: String,
+    pub dataset_id: String,
+}
+
+/// The transfer the request's bearer token was issued for: known, not expired, and STARTED. The check of every
+/// data-plane call, shared with the subtitle order routes (`crate::exchange`).
+pub(crate) async fn grant(processes: &Processes, headers: &HeaderMap) -> Result<Grant, DataError> {
     let token = bearer(headers)?;
     let row = sqlx::query(
-        "SELECT t.dataset_id, t.expires_ms, tr.state FROM data_tokens t
+        "SELECT t.transfer_pid, t.agreement_id, t.dataset_id, t.expires_ms, tr.state FROM data_tokens t
          JOIN transfers tr ON tr.pid = t.transfer_pid AND tr.side = 'provider' WHERE t.token = ?",
     )
     .bind(&token)
@@ -271,21 +295,14 @@ async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Resu
     .await
     .map_err(internal)?
     .ok_or_else(|| DataError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not valid here"))?;
-    let dataset: String = row.try_get("dataset_id").map_err(internal)?;
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(internal);
     let expires: i64 = row.try_get("expires_ms").map_err(internal)?;
-    let state: String = row.try_get("state").map_err(internal)?;
+    let state = get("state")?;
     if expires <= now_ms() {
         return Err(DataError::new(
             StatusCode::UNAUTHORIZED,
             "token_expired",
             "the token has expired: get a new one from the refresh endpoint with the refresh token",
-        ));
-    }
-    if dataset != id {
-        return Err(DataError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("the token grants access to dataset `{dataset}` only, under its agreement"),
         ));
     }
     if state != "STARTED" {
@@ -295,7 +312,7 @@ async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Resu
             format!("the transfer is {state}: data is served only while it is STARTED"),
         ));
     }
-    Ok(())
+    Ok(Grant { transfer_pid: get("transfer_pid")?, agreement_id: get("agreement_id")?, dataset_id: get("dataset_id")? })
 }
 
 async fn refresh(State(processes): State<Processes>, body: Bytes) -> Result<Response, DataError> {
