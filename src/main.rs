@@ -110,7 +110,7 @@ enum Command {
     /// hash-chained and sealed with signed checkpoints.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Subtitle orders (distributor and lab): list, show, place, send the next event. Asks the running
+    /// Subtitle orders (distributor and lab): list, show, place, deliver, send the next event. Asks the running
     /// connector's management API.
     #[command(subcommand)]
     Orders(OrdersCommand),
@@ -138,6 +138,23 @@ enum OrdersCommand {
         /// The order as JSON, or @FILE.
         #[arg(long, value_name = "JSON|@FILE")]
         order: String,
+        #[command(flatten)]
+        args: OrdersArgs,
+    },
+    /// Deliver a folder on an order (lab): the connector builds its manifest and serves the files to the
+    /// distributor, whose connector verifies them, signs a receipt and runs QC.
+    #[command(
+        after_help = "Example:\n  passerelle orders deliver LAB_ORDER_ID --folder ./acme/deliveries-out/PO-1-v1 --config ./acme/passerelle.toml"
+    )]
+    Deliver {
+        /// The order's id on this connector.
+        id: String,
+        /// The folder to deliver, inside an outbox root (`[exchange] outbox_roots`).
+        #[arg(long, value_name = "PATH")]
+        folder: PathBuf,
+        /// A manifest of the folder made earlier, as JSON or @FILE (default: built from the folder).
+        #[arg(long, value_name = "JSON|@FILE")]
+        manifest: Option<String>,
         #[command(flatten)]
         args: OrdersArgs,
     },
@@ -843,6 +860,15 @@ async fn run_orders(command: OrdersCommand) -> anyhow::Result<i32> {
         OrdersCommand::Place { transfer, order, args } => {
             let body = serde_json::json!({"transferPid": transfer, "order": json_of(&order)?});
             (args, "POST", "/api/v1/orders".to_string(), Some(body))
+        }
+        OrdersCommand::Deliver { id, folder, manifest, args } => {
+            // The connector takes absolute paths only; the operator may give one relative to where they stand.
+            let folder = std::path::absolute(&folder)?;
+            let mut body = serde_json::json!({"folder": folder});
+            if let Some(manifest) = manifest {
+                body["manifest"] = json_of(&manifest)?;
+            }
+            (args, "POST", format!("{}/deliveries", client::order_path(&id)), Some(body))
         }
         OrdersCommand::Send { id, event, args } => {
             let body = serde_json::json!({"event": json_of(&event)?});

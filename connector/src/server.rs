@@ -107,7 +107,8 @@ impl Connector {
             }
             None => None,
         };
-        let orders = crate::exchange::Orders::new(processes.clone());
+        let orders = crate::exchange::Orders::new(processes.clone())
+            .with_deliveries(crate::exchange::DeliverySettings::for_connector(&config, identity.identity()));
         Ok(Connector { config, store, api_key, identity, processes, tls, webhooks, orders })
     }
 

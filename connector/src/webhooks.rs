@@ -31,6 +31,12 @@ pub const EVENTS: &[&str] = &[
     "transfer.completed",
     "transfer.terminated",
     "feed.change",
+    // Subtitle orders (`crate::exchange`): an order placed with us (lab), a delivery arriving (distributor), an
+    // acceptance (both sides), and every other order event.
+    "order.received",
+    "order.delivery_received",
+    "order.accepted",
+    "order.event",
 ];
 
 const FIRST_BACKOFF_MS: i64 = 500;

@@ -16,6 +16,7 @@ mod negotiation;
 mod negotiation_restart;
 mod negotiation_support;
 mod orders;
+mod orders_delivery;
 mod restart;
 mod support;
 mod tls;

@@ -136,6 +136,25 @@ pub enum Severity {
     Critical,
 }
 
+/// One file that kept a delivery from being intact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeliveryProblem {
+    /// The file's path in the delivery.
+    pub file: String,
+    /// `missing`, `size_mismatch`, `hash_mismatch`, `unexpected` or `unreadable`.
+    pub problem: String,
+    /// Hash mismatch: the algorithm that disagreed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// The whole finding in words.
+    pub message: String,
+}
+
 /// Something one party tells the other about an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all_fields = "camelCase", deny_unknown_fields)]
@@ -192,9 +211,27 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
-    /// The lab delivers; the manifest (files, sizes, hashes) travels with the delivery.
+    /// The lab delivers; the manifest (files, sizes, hashes) travels with the delivery. `manifestRef` is the
+    /// manifest's digest (`sha256:<hex>` of its canonical JSON); `manifest` is the `passerelle-delivery` manifest
+    /// itself and `location` where the lab serves the files (for people: the distributor fetches them from the
+    /// order endpoint it placed the order with, never from an address the lab names).
     Delivered {
         manifest_ref: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manifest: Option<serde_json::Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+    },
+    /// The distributor's connector received the delivery intact: `receipt` is a compact JWS signed with its DID
+    /// key over the order, the delivery number, the manifest digest and every file's SHA-256.
+    DeliveryReceived {
+        manifest_ref: String,
+        receipt: String,
+    },
+    /// The distributor's connector refused the delivery as not intact; the lab delivers again.
+    DeliveryRefused {
+        manifest_ref: String,
+        problems: Vec<DeliveryProblem>,
     },
     /// The distributor's automatic QC passed; a human decides next.
     Validated {
@@ -237,6 +274,8 @@ pub enum EventKind {
     Resumed,
     DueDateChanged,
     Delivered,
+    DeliveryReceived,
+    DeliveryRefused,
     Validated,
     Accepted,
     RedeliveryRequested,
@@ -246,7 +285,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::OrderPlaced,
         EventKind::Quoted,
         EventKind::Confirmed,
@@ -257,6 +296,8 @@ impl EventKind {
         EventKind::Resumed,
         EventKind::DueDateChanged,
         EventKind::Delivered,
+        EventKind::DeliveryReceived,
+        EventKind::DeliveryRefused,
         EventKind::Validated,
         EventKind::Accepted,
         EventKind::RedeliveryRequested,
@@ -278,6 +319,8 @@ impl EventKind {
             EventKind::Resumed => "Resumed",
             EventKind::DueDateChanged => "DueDateChanged",
             EventKind::Delivered => "Delivered",
+            EventKind::DeliveryReceived => "DeliveryReceived",
+            EventKind::DeliveryRefused => "DeliveryRefused",
             EventKind::Validated => "Validated",
             EventKind::Accepted => "Accepted",
             EventKind::RedeliveryRequested => "RedeliveryRequested",
@@ -307,6 +350,8 @@ impl Event {
             Event::Resumed { .. } => EventKind::Resumed,
             Event::DueDateChanged { .. } => EventKind::DueDateChanged,
             Event::Delivered { .. } => EventKind::Delivered,
+            Event::DeliveryReceived { .. } => EventKind::DeliveryReceived,
+            Event::DeliveryRefused { .. } => EventKind::DeliveryRefused,
             Event::Validated { .. } => EventKind::Validated,
             Event::Accepted { .. } => EventKind::Accepted,
             Event::RedeliveryRequested { .. } => EventKind::RedeliveryRequested,
@@ -368,8 +413,21 @@ impl Event {
                 "percent",
                 Problem::OutOfRange { value: percent.to_string(), expected: "a percentage, 0 to 100" },
             )),
-            Event::Delivered { manifest_ref } => {
+            Event::Delivered { manifest_ref, .. } => {
                 non_empty("manifestRef", manifest_ref, "reference the delivery manifest")
+            }
+            Event::DeliveryReceived { manifest_ref, receipt } => {
+                non_empty("manifestRef", manifest_ref, "reference the delivery manifest");
+                non_empty("receipt", receipt, "give the signed receipt");
+            }
+            Event::DeliveryRefused { manifest_ref, problems } => {
+                non_empty("manifestRef", manifest_ref, "reference the delivery manifest");
+                if problems.is_empty() {
+                    out.push(FieldProblem::new(
+                        "problems",
+                        Problem::Empty { hint: "name at least one file and what is wrong with it" },
+                    ));
+                }
             }
             Event::Validated { qc_report_ref } => {
                 non_empty("qcReportRef", qc_report_ref, "reference the QC report that passed")
@@ -479,8 +537,13 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_types_are_refused() {
-        let typo = serde_json::from_value::<Event>(json!({"type": "Delivered", "manifestRef": "m", "manifest": "x"}));
-        assert!(typo.unwrap_err().to_string().contains("unknown field `manifest`"));
+        let typo = serde_json::from_value::<Event>(json!({"type": "Delivered", "manifestRef": "m", "manifests": "x"}));
+        assert!(typo.unwrap_err().to_string().contains("unknown field `manifests`"));
+        let refused = serde_json::from_value::<Event>(json!({"type": "DeliveryRefused", "manifestRef": "m",
+            "problems": [{"file": "a.srt", "problem": "missing", "message": "`a.srt`: missing"}]}));
+        assert!(refused.unwrap().problems(None).is_empty());
+        let empty = Event::DeliveryRefused { manifest_ref: "m".into(), problems: vec![] };
+        assert_eq!(empty.problems(None)[0].path, "problems");
         let unit = serde_json::from_value::<Event>(json!({"type": "Accepted", "notes": "ok"}));
         assert!(unit.is_err(), "a misspelt optional field must not be dropped silently");
         assert!(serde_json::from_value::<Event>(json!({"type": "Shipped"})).is_err());

@@ -34,7 +34,9 @@ mod order;
 mod sla;
 
 pub use agreement::{AgreementCall, AgreementError, OrderCount, Permitted, check_agreement};
-pub use event::{Event, EventKind, NoteCategory, Party, Price, QcNote, Severity, Stage, TimecodeRange};
+pub use event::{
+    DeliveryProblem, Event, EventKind, NoteCategory, Party, Price, QcNote, Severity, Stage, TimecodeRange,
+};
 pub use log::{Applied, Entry, LogError, OrderLog};
 pub use machine::{IllegalTransition, OrderState, allowed, next};
 pub use order::{

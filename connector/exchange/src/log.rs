@@ -226,11 +226,11 @@ pub(crate) mod tests {
             (L, progress(Stage::Translation, None)),
             (L, progress(Stage::Review, None)),
             (L, progress(Stage::Qc, None)),
-            (L, Event::Delivered { manifest_ref: "manifest-1".into() }),
+            (L, Event::Delivered { manifest_ref: "manifest-1".into(), manifest: None, location: None }),
             (D, Event::Validated { qc_report_ref: "qc-1".into() }),
             (D, Event::RedeliveryRequested { notes: vec![note], qc_report_ref: Some("review-1".into()) }),
             (L, progress(Stage::Spotting, None)),
-            (L, Event::Delivered { manifest_ref: "manifest-2".into() }),
+            (L, Event::Delivered { manifest_ref: "manifest-2".into(), manifest: None, location: None }),
             (D, Event::Validated { qc_report_ref: "qc-2".into() }),
             (D, Event::Accepted { note: None }),
         ]

@@ -17,7 +17,9 @@
 //! | IN_PROGRESS(s) | OnHold (D or L) | ON_HOLD(s, held by the sender) |
 //! | ON_HOLD(s, by P) | Resumed (P) | IN_PROGRESS(s) |
 //! | before delivery | DueDateChanged (D) | unchanged |
-//! | IN_PROGRESS | Delivered (L) | DELIVERED |
+//! | IN_PROGRESS, REDELIVERY_REQUESTED | Delivered (L) | DELIVERED |
+//! | DELIVERED | DeliveryReceived (D) | DELIVERED (the receipt: intact, QC follows) |
+//! | DELIVERED | DeliveryRefused (D) | REDELIVERY_REQUESTED (not intact) |
 //! | DELIVERED | Validated (D) | VALIDATED |
 //! | DELIVERED, VALIDATED | RedeliveryRequested (D) | REDELIVERY_REQUESTED |
 //! | VALIDATED | Accepted (D) | ACCEPTED |
@@ -26,7 +28,10 @@
 //! | ACCEPTED | Recalled (D or L) | RECALLED |
 //!
 //! "Before delivery" is every state from REQUESTED to ON_HOLD plus REDELIVERY_REQUESTED (the order is back in
-//! work); "open" adds DELIVERED and VALIDATED. DECLINED, CANCELLED, SUPERSEDED and RECALLED are final and accept
+//! work); "open" adds DELIVERED and VALIDATED. The delivery loop is: Delivered (lab) → DeliveryReceived or
+//! DeliveryRefused (the distributor's connector, at once) → Validated or RedeliveryRequested (its automatic QC) →
+//! Accepted or RedeliveryRequested (a person) → Delivered again. The lab may redeliver straight from
+//! REDELIVERY_REQUESTED (a fixed file needs no new progress report) or report progress first. DECLINED, CANCELLED, SUPERSEDED and RECALLED are final and accept
 //! nothing; ACCEPTED accepts only a recall.
 //!
 //! Why these senders: the lab quotes, reports and delivers because it does the work; the distributor confirms,
@@ -207,7 +212,9 @@ fn rule(state: Option<OrderState>, kind: EventKind, sender: Party) -> Option<Mov
         (Some(S::InProgress { stage }), E::OnHold, _) => Move::Hold(stage),
         (Some(S::OnHold { stage, held_by }), E::Resumed, by) if by == held_by => Move::Resume(stage),
         (Some(s), E::DueDateChanged, D) if s.is_before_delivery() => Move::Stay,
-        (Some(S::InProgress { .. }), E::Delivered, L) => Move::To(S::Delivered),
+        (Some(S::InProgress { .. } | S::RedeliveryRequested), E::Delivered, L) => Move::To(S::Delivered),
+        (Some(S::Delivered), E::DeliveryReceived, D) => Move::Stay,
+        (Some(S::Delivered), E::DeliveryRefused, D) => Move::To(S::RedeliveryRequested),
         (Some(S::Delivered), E::Validated, D) => Move::To(S::Validated),
         (Some(S::Delivered | S::Validated), E::RedeliveryRequested, D) => Move::To(S::RedeliveryRequested),
         (Some(S::Validated), E::Accepted, D) => Move::To(S::Accepted),
@@ -273,7 +280,19 @@ pub(crate) mod tests {
             Event::OnHold { reason: "waiting for the final cut".into() },
             Event::Resumed { note: None },
             Event::DueDateChanged { due_date: datetime!(2026-07-08 17:00 UTC), reason: None },
-            Event::Delivered { manifest_ref: "manifest-1".into() },
+            Event::Delivered { manifest_ref: "manifest-1".into(), manifest: None, location: None },
+            Event::DeliveryReceived { manifest_ref: "manifest-1".into(), receipt: "a.b.c".into() },
+            Event::DeliveryRefused {
+                manifest_ref: "manifest-1".into(),
+                problems: vec![crate::event::DeliveryProblem {
+                    file: "fr.srt".into(),
+                    problem: "hash_mismatch".into(),
+                    algorithm: Some("sha256".into()),
+                    expected: Some("00".into()),
+                    actual: Some("11".into()),
+                    message: "`fr.srt`: hash mismatch".into(),
+                }],
+            },
             Event::Validated { qc_report_ref: "qc-1".into() },
             Event::Accepted { note: None },
             Event::RedeliveryRequested {
@@ -344,6 +363,9 @@ pub(crate) mod tests {
                 S::InProgress { stage: Stage::Translation },
             ),
             (S::InProgress { stage: Stage::Translation }, K::Delivered, L, S::Delivered),
+            (S::RedeliveryRequested, K::Delivered, L, S::Delivered),
+            (S::Delivered, K::DeliveryReceived, D, S::Delivered),
+            (S::Delivered, K::DeliveryRefused, D, S::RedeliveryRequested),
             (
                 S::InProgress { stage: Stage::Translation },
                 K::MaterialsReceived,
@@ -412,12 +434,13 @@ pub(crate) mod tests {
                 }
             }
         }
-        // No order yet + 15 states (IN_PROGRESS and ON_HOLD at one stage); 17 samples + a partial receipt; 2 parties.
-        assert_eq!(checked, 16 * 18 * 2);
-        // 1 to start; 19 listed rows, of which late materials in IN_PROGRESS match all 3 receipts (+2); 3 receipts in
+        // No order yet + 15 states (IN_PROGRESS and ON_HOLD at one stage); 19 samples + a partial receipt; 2 parties.
+        assert_eq!(checked, 16 * 20 * 2);
+        // 1 to start; 22 listed rows (redelivery straight from REDELIVERY_REQUESTED, the receipt and the refusal
+        // included), of which late materials in IN_PROGRESS match all 3 receipts (+2); 3 receipts in
         // CONFIRMED and in AWAITING_MATERIALS; due date, cancel and supersede in the 8 states before delivery;
         // supersede in DELIVERED and VALIDATED.
-        assert_eq!(legal_count, 1 + 19 + 2 + 2 * 3 + 8 * 3 + 2);
+        assert_eq!(legal_count, 1 + 22 + 2 + 2 * 3 + 8 * 3 + 2);
     }
 
     #[test]
@@ -456,9 +479,42 @@ pub(crate) mod tests {
         assert!(next(Some(S::Delivered), by_kind(K::Accepted), D).is_err());
         assert!(next(Some(S::Confirmed), by_kind(K::Delivered), L).is_err());
         assert!(next(Some(S::Delivered), by_kind(K::Cancelled), D).is_err());
-        assert!(next(Some(S::RedeliveryRequested), by_kind(K::Delivered), L).is_err());
+        // Only the receiving distributor issues a receipt or a refusal, and only for a delivery just made; a
+        // receipt never validates nor accepts on its own.
+        assert!(next(Some(S::Delivered), by_kind(K::DeliveryReceived), L).is_err());
+        assert!(next(Some(S::Delivered), by_kind(K::DeliveryRefused), L).is_err());
+        assert!(next(Some(S::Validated), by_kind(K::DeliveryReceived), D).is_err());
+        assert!(next(Some(S::RedeliveryRequested), by_kind(K::DeliveryRefused), D).is_err());
+        assert_eq!(next(Some(S::Delivered), by_kind(K::DeliveryReceived), D), Ok(S::Delivered));
+        assert!(next(Some(S::RedeliveryRequested), by_kind(K::Accepted), D).is_err());
         assert!(next(Some(held), by_kind(K::Delivered), L).is_err());
         assert!(next(Some(S::Requested), by_kind(K::OrderPlaced), D).is_err());
+    }
+
+    #[test]
+    fn the_redelivery_loop_runs_until_a_person_accepts() {
+        let s = samples();
+        let by_kind = |k: EventKind| s.iter().find(|e| e.kind() == k).unwrap().clone();
+        let steps = [
+            (L, K::Delivered, S::Delivered),
+            (D, K::DeliveryRefused, S::RedeliveryRequested),
+            (L, K::Delivered, S::Delivered),
+            (D, K::DeliveryReceived, S::Delivered),
+            (D, K::RedeliveryRequested, S::RedeliveryRequested),
+            (L, K::Delivered, S::Delivered),
+            (D, K::DeliveryReceived, S::Delivered),
+            (D, K::Validated, S::Validated),
+            (D, K::RedeliveryRequested, S::RedeliveryRequested),
+            (L, K::Delivered, S::Delivered),
+            (D, K::DeliveryReceived, S::Delivered),
+            (D, K::Validated, S::Validated),
+            (D, K::Accepted, S::Accepted),
+        ];
+        let mut state = S::InProgress { stage: Stage::Qc };
+        for (sender, kind, to) in steps {
+            state = next(Some(state), &by_kind(kind), sender).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(state, to, "{kind} from the {sender}");
+        }
     }
 
     #[test]

@@ -116,6 +116,9 @@ pub fn management_router(state: ApiState) -> Router {
         .route("/orders", get(orders::list_orders).post(orders::place_order))
         .route("/orders/{id}", get(orders::get_order))
         .route("/orders/{id}/events", post(orders::send_event))
+        .route("/orders/{id}/deliveries", post(orders::deliver))
+        .route("/orders/{id}/deliveries/{n}", get(orders::get_delivery))
+        .route("/orders/{id}/deliveries/{n}/mhl", get(orders::delivery_mhl))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), catalogue::notify_on_change))
@@ -251,6 +254,7 @@ impl Modify for SecuritySchemes {
         contracts::transfer_data, contracts::transfer_edr, contracts::transfer_feed,
         catalogue::search,
         orders::place_order, orders::list_orders, orders::get_order, orders::send_event,
+        orders::deliver, orders::get_delivery, orders::delivery_mhl,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),

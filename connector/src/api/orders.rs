@@ -5,7 +5,11 @@
 //! - `GET /api/v1/orders`: every order, either side;
 //! - `GET /api/v1/orders/{id}`: state, log (each event with its delivery), SLA alerts;
 //! - `POST /api/v1/orders/{id}/events` `{"event"}`: this side's next event (the side is the order's); 409 when
-//!   the state machine does not allow it now (the message lists what is allowed), 422 for a bad event.
+//!   the state machine does not allow it now (the message lists what is allowed), 422 for a bad event;
+//! - `POST /api/v1/orders/{id}/deliveries` `{"folder", "manifest"?}` (lab): delivers the folder (under an outbox
+//!   root) with its manifest; 201 with the order, 422 naming `folder` or `manifest`, 409 when not deliverable now;
+//! - `GET /api/v1/orders/{id}/deliveries/{n}`: one delivery (manifest, verification, receipt, QC);
+//! - `GET /api/v1/orders/{id}/deliveries/{n}/mhl`: that delivery as an ASC MHL v2 generation (XML).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -110,4 +114,65 @@ pub async fn send_event(
     let request: SendEvent = decode(&body)?;
     let view = orders(&state)?.send(&id, &request.event).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Body of `POST /api/v1/orders/{id}/deliveries` (checked by `Orders::deliver`, which names the field at fault).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverFolder {
+    /// An absolute folder under an outbox root (`<connector folder>/deliveries-out/` by default); required.
+    pub folder: Option<String>,
+    /// A `passerelle-delivery` manifest of the folder's files; built from the folder (or its `ascmhl/`) when absent.
+    #[schema(value_type = Object)]
+    pub manifest: Option<Value>,
+}
+
+/// Deliver a folder on an order (lab): its manifest travels with the Delivered event, the files are served to the
+/// distributor on the protocol listener.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/deliveries", tag = "orders", params(("id" = String, Path)),
+    request_body = DeliverFolder,
+    responses((status = 201, description = "The order, DELIVERED"), (status = 404, body = super::ErrorBody),
+        (status = 409, body = super::ErrorBody), (status = 422, body = super::ErrorBody)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn deliver(
+    State(state): State<ApiState>,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let request: DeliverFolder = decode(&body)?;
+    let request = json!({"folder": request.folder, "manifest": request.manifest});
+    let view = orders(&state)?.deliver(&id, &request).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+fn delivery_number(n: &str) -> Result<u64, ApiError> {
+    n.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("`{n}` is not a delivery number (1, 2, …)"))
+    })
+}
+
+/// One delivery of an order: manifest, verification, receipt, QC.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/deliveries/{n}", tag = "orders",
+    params(("id" = String, Path), ("n" = u64, Path)),
+    responses((status = 200, description = "The delivery"), (status = 404, body = super::ErrorBody)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn get_delivery(
+    State(state): State<ApiState>,
+    ApiPath((id, n)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let view = orders(&state)?.delivery(&id, delivery_number(&n)?).await?;
+    Ok(Json(view).into_response())
+}
+
+/// One delivery as an ASC MHL v2 generation.
+#[utoipa::path(get, path = "/api/v1/orders/{id}/deliveries/{n}/mhl", tag = "orders",
+    params(("id" = String, Path), ("n" = u64, Path)),
+    responses((status = 200, description = "ASC MHL v2 XML"), (status = 404, body = super::ErrorBody)),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn delivery_mhl(
+    State(state): State<ApiState>,
+    ApiPath((id, n)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let xml = orders(&state)?.delivery_mhl(&id, delivery_number(&n)?).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
 }

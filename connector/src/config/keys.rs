@@ -260,7 +260,14 @@ pub const KEYS: &[KeySpec] = &[
         "events",
         KeyKind::Text,
         None,
-        "Events to send, separated by spaces or commas (default: all): negotiation.finalized negotiation.terminated transfer.started transfer.completed transfer.terminated feed.change.",
+        "Events to send, separated by spaces or commas (default: all): negotiation.finalized negotiation.terminated transfer.started transfer.completed transfer.terminated feed.change order.received order.delivery_received order.accepted order.event.",
+    ),
+    key(
+        "exchange",
+        "outbox_roots",
+        KeyKind::Text,
+        None,
+        "Folders a lab may deliver subtitle orders from, separated by spaces or commas, relative to this file's folder (default: deliveries-out). A delivery folder must lie inside one of them.",
     ),
     key(
         "log",

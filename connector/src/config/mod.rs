@@ -133,6 +133,9 @@ pub struct Config {
     pub catalogue_url: Option<Url>,
     /// Events for the participant's own tools (`[webhooks]`).
     pub webhooks: Option<WebhookSettings>,
+    /// Folders a lab may deliver subtitle orders from (`[exchange] outbox_roots`); empty: the connector folder's
+    /// `deliveries-out/`.
+    pub exchange_outbox_roots: Vec<PathBuf>,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Things worth telling the operator that do not stop the connector (unknown
@@ -556,6 +559,16 @@ impl Settings {
             }
         };
 
+        let exchange_outbox_roots: Vec<PathBuf> = self
+            .text("exchange", "outbox_roots")
+            .map(|(raw, _)| {
+                raw.split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|p| !p.is_empty())
+                    .map(|p| self.path(p))
+                    .collect()
+            })
+            .unwrap_or_default();
+
         let log_filter = self.text("log", "filter").map(|(v, _)| v).unwrap_or_else(|| "info".to_string());
         let log_format = match self.text("log", "format") {
             None => LogFormat::Text,
@@ -586,6 +599,7 @@ impl Settings {
             catalog_page_size,
             catalogue_url,
             webhooks,
+            exchange_outbox_roots,
             log_filter,
             log_format,
             warnings,
@@ -760,6 +774,14 @@ public_url = "https://connector.acme.example:9443/"
         );
         assert_eq!(c.catalog_page_size, 50);
         assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn exchange_outbox_roots_are_read_relative_to_the_file() {
+        assert!(load(MINIMAL, &[]).unwrap().exchange_outbox_roots.is_empty(), "default: deliveries-out");
+        let text = format!("{MINIMAL}\n[exchange]\noutbox_roots = \"out, /srv/lab/outbox\"\n");
+        let roots = load(&text, &[]).unwrap().exchange_outbox_roots;
+        assert_eq!(roots, [file().parent().unwrap().join("out"), PathBuf::from("/srv/lab/outbox")]);
     }
 
     #[test]

@@ -112,7 +112,38 @@ pub fn render_order(order: &Value) -> String {
             text(&entry["delivery"]),
         ));
     }
+    for delivery in order["deliveries"].as_array().into_iter().flatten() {
+        out.push_str(&format!("delivery {}  {}\n", delivery["seq"], delivery_words(delivery)));
+    }
     out
+}
+
+/// How one delivery stands, in words: verified or not, the receipt, QC.
+fn delivery_words(delivery: &Value) -> String {
+    let files = delivery["manifest"]["files"].as_array().map_or(0, Vec::len);
+    let mut words = vec![format!("{files} file(s)")];
+    words.push(
+        match delivery["intact"].as_bool() {
+            Some(true) => "intact",
+            Some(false) => "NOT INTACT",
+            None => "not verified yet",
+        }
+        .to_string(),
+    );
+    match delivery["receiptVerified"].as_bool() {
+        Some(true) => words.push("receipt verified".into()),
+        Some(false) => words.push(format!("receipt NOT verified: {}", text(&delivery["receiptError"]))),
+        None if delivery["receipt"].is_string() => words.push("receipt signed".into()),
+        None => {}
+    }
+    if let Some(qc) = delivery["qc"].as_array().filter(|q| !q.is_empty()) {
+        let failed = qc.iter().filter(|f| f["passed"] != true).count();
+        words.push(if failed == 0 { "QC passed".into() } else { format!("QC failed ({failed} file(s))") });
+    }
+    if let Some(error) = delivery["intakeError"].as_str() {
+        words.push(format!("waiting: {error}"));
+    }
+    words.join(", ")
 }
 
 /// A JSON argument given inline or as `@FILE`.
@@ -129,6 +160,15 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_delivery_reads_as_its_verdicts() {
+        let d = json!({"seq": 2, "manifest": {"files": [{}]}, "intact": true, "receipt": "a.b.c",
+            "receiptVerified": true, "qc": [{"file": "fr.srt", "passed": false}]});
+        assert_eq!(delivery_words(&d), "1 file(s), intact, receipt verified, QC failed (1 file(s))");
+        let d = json!({"seq": 1, "manifest": {"files": [{}, {}]}, "intact": false, "qc": []});
+        assert_eq!(delivery_words(&d), "2 file(s), NOT INTACT");
+    }
 
     #[test]
     fn an_order_reads_as_its_state_and_log() {

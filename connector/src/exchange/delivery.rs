@@ -69,6 +69,7 @@ pub async fn run(orders: Orders, mut stop: watch::Receiver<bool>) {
     if let Err(e) = records::make_pending_due(orders.pool(), now_ms()).await {
         tracing::warn!(error = %e, "order events: cannot make pending events due");
     }
+    super::deliveries::resume(&orders).await;
     loop {
         if *stop.borrow() {
             return;
@@ -159,7 +160,7 @@ async fn send(orders: &Orders, due: &DueEvent) -> Result<(), Failure> {
 }
 
 /// Gets a new data-plane token for transfer `transfer_pid` with its refresh token, for every order placed through it.
-async fn refresh(orders: &Orders, transfer_pid: &str) -> Result<(), String> {
+pub(crate) async fn refresh(orders: &Orders, transfer_pid: &str) -> Result<(), String> {
     let transfer = crate::transfers::TransferRecord::load_any(orders.pool(), transfer_pid)
         .await
         .map_err(|e| e.to_string())?

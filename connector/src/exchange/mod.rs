@@ -34,9 +34,12 @@
 //! take the same number; the second to arrive is refused as a conflict and its delivery fails for good (shown on
 //! the order, `delivery`); a human settles it.
 
+mod deliveries;
 mod delivery;
 pub(crate) mod negotiation;
 mod protocol;
+mod qc;
+mod receipt;
 mod records;
 
 pub mod client;
@@ -44,14 +47,17 @@ pub mod client;
 use std::sync::Arc;
 
 use base64::Engine;
-use passerelle_exchange::{Alert, Event, LogError, Order, OrderLog, OrderState, Party, SlaRules, sla_alerts};
+use passerelle_exchange::{Alert, Entry, Event, LogError, Order, OrderLog, OrderState, Party, SlaRules, sla_alerts};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub use deliveries::{DeliverySettings, DeliveryView};
 pub use delivery::run;
 pub use protocol::router;
+pub use qc::QcFileView;
 
 use crate::contracts::{Processes, now_text};
 use crate::transfers::TransferRecord;
@@ -66,6 +72,8 @@ pub const ORDER_ENDPOINT_PROPERTY: &str = "orderEndpoint";
 pub struct Orders {
     processes: Processes,
     wake: Arc<Notify>,
+    /// Absent: this connector neither delivers nor takes deliveries (tests of the event flow alone).
+    deliveries: Option<Arc<DeliverySettings>>,
 }
 
 impl std::fmt::Debug for Orders {
@@ -131,6 +139,8 @@ pub struct OrderView {
     pub delivery: Option<String>,
     pub alerts: Vec<AlertView>,
     pub log: Vec<LogEntryView>,
+    /// Every delivery, first to last.
+    pub deliveries: Vec<DeliveryView>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -177,6 +187,10 @@ pub(crate) struct Outcome {
     pub applied: passerelle_exchange::Applied,
     pub seq: u64,
     pub order: OrderRow,
+    /// The event stored, when it was new (not a replay).
+    pub entry: Option<Entry>,
+    /// The log after it.
+    pub log: OrderLog,
 }
 
 /// Why an event was not applied.
@@ -220,7 +234,7 @@ fn under(prefix: &str, path: &str) -> String {
 }
 
 /// A log refusal as the management API tells it.
-fn log_refusal(e: LogError) -> OrderError {
+pub(crate) fn log_refusal(e: LogError) -> OrderError {
     match &e {
         LogError::Invalid { problems, .. } => OrderError::Invalid {
             field: problems.first().map(|p| under("event", &p.path)).unwrap_or_else(|| "event".into()),
@@ -236,7 +250,13 @@ fn log_refusal(e: LogError) -> OrderError {
 
 impl Orders {
     pub fn new(processes: Processes) -> Orders {
-        Orders { processes, wake: Arc::new(Notify::new()) }
+        Orders { processes, wake: Arc::new(Notify::new()), deliveries: None }
+    }
+
+    /// Deliveries with proof of integrity, receipts and automatic QC (`deliveries.rs`).
+    pub fn with_deliveries(mut self, settings: DeliverySettings) -> Orders {
+        self.deliveries = Some(Arc::new(settings));
+        self
     }
 
     fn pool(&self) -> &sqlx::SqlitePool {
@@ -244,7 +264,8 @@ impl Orders {
     }
 
     /// Applies event `seq` (the next one when `None`) from `sender` to order `key` and stores it with `delivery`,
-    /// in one transaction under the writer lock, before anyone is answered.
+    /// in one transaction under the writer lock, before anyone is answered; then starts what follows it (the
+    /// intake of a delivery, the check of a receipt).
     pub(crate) async fn apply(
         &self,
         key: &str,
@@ -253,22 +274,51 @@ impl Orders {
         event: Event,
         delivery: Delivery,
     ) -> Result<Outcome, ApplyError> {
-        let _writer = self.processes.inner.write.lock().await;
-        let mut tx = self.pool().begin().await?;
+        let outcome = {
+            let _writer = self.processes.inner.write.lock().await;
+            let mut tx = self.pool().begin().await?;
+            let outcome = self.apply_in(&mut tx, key, seq, sender, event, delivery).await?;
+            tx.commit().await?;
+            outcome
+        };
+        if delivery == Delivery::Pending {
+            self.wake.notify_one();
+        }
+        if let Some(entry) = &outcome.entry {
+            deliveries::after_commit(self, &outcome.order, entry, &outcome.log);
+        }
+        Ok(outcome)
+    }
+
+    /// [`Orders::apply`] inside the caller's transaction (the caller holds the writer lock): the event, what it
+    /// changes besides the log (`deliveries::on_applied`) and its webhook commit together.
+    pub(crate) async fn apply_in(
+        &self,
+        tx: &mut SqliteConnection,
+        key: &str,
+        seq: Option<u64>,
+        sender: Party,
+        event: Event,
+        delivery: Delivery,
+    ) -> Result<Outcome, ApplyError> {
         let order = records::load_order(&mut *tx, key).await?.ok_or(ApplyError::NotFound)?;
         let rows = records::events(&mut *tx, key).await?;
         let mut log = records::rebuild(&rows)?;
         let seq = seq.unwrap_or_else(|| log.next_seq());
         let applied = log.apply(seq, sender, event).map_err(ApplyError::Log)?;
+        let mut stored = None;
         if let passerelle_exchange::Applied::New(_) = applied {
             let entry = log.entries().last().cloned().ok_or(ApplyError::NotFound)?;
-            records::insert_event(&mut tx, key, &entry, delivery, now_ms()).await?;
-            tx.commit().await?;
+            records::insert_event(tx, key, &entry, delivery, now_ms()).await?;
+            deliveries::on_applied(tx, &order, &entry, &log).await?;
+            let name = webhook_event(&order, &entry);
+            let data = json!({"id": order.id, "orderId": order.order_id, "side": order.side, "seq": entry.seq,
+                "type": entry.event.kind(), "sender": entry.sender, "state": entry.state});
+            crate::webhooks::emit(self.processes.inner.journal.webhooks.as_ref(), tx, name, &order.order_id, data)
+                .await?;
+            stored = Some(entry);
         }
-        if delivery == Delivery::Pending {
-            self.wake.notify_one();
-        }
-        Ok(Outcome { applied, seq, order })
+        Ok(Outcome { applied, seq, order, entry: stored, log })
     }
 
     /// Places `order` with the lab of transfer `transfer_pid` (ours, as consumer, STARTED under a service
@@ -383,6 +433,21 @@ impl Orders {
                 message: "an order is placed with POST /api/v1/orders, not sent as an event".into(),
             });
         }
+        if matches!(event, Event::DeliveryReceived { .. } | Event::DeliveryRefused { .. }) {
+            return Err(OrderError::Invalid {
+                field: "event.type".into(),
+                message: "a receipt or a refusal is sent by this connector itself once it has verified the files"
+                    .into(),
+            });
+        }
+        if matches!(event, Event::Delivered { manifest: Some(_), .. } | Event::Delivered { location: Some(_), .. }) {
+            return Err(OrderError::Invalid {
+                field: "event.manifest".into(),
+                message: "files are delivered with POST /api/v1/orders/{id}/deliveries {\"folder\"}, which builds \
+                          the manifest and serves the files; a Delivered event sent by hand carries only manifestRef"
+                    .into(),
+            });
+        }
         let order = records::load_order(self.pool(), id).await?.ok_or_else(|| OrderError::NotFound(id.into()))?;
         match self.apply(id, None, order.side, event, Delivery::Pending).await {
             Ok(_) => self.view(id).await,
@@ -413,7 +478,21 @@ impl Orders {
         let order = records::load_order(self.pool(), id).await?.ok_or_else(|| OrderError::NotFound(id.into()))?;
         let rows = records::events(self.pool(), id).await?;
         let log = records::rebuild(&rows)?;
-        view_of(order, &rows, &log, OffsetDateTime::now_utc())
+        let mut view = view_of(order, &rows, &log, OffsetDateTime::now_utc())?;
+        view.deliveries = self.deliveries_of(id).await?;
+        Ok(view)
+    }
+}
+
+/// The webhook event an order event is told as: its arrival from the other party for an order and a delivery,
+/// acceptance on both sides, `order.event` for the rest.
+fn webhook_event(order: &OrderRow, entry: &Entry) -> &'static str {
+    let from_peer = entry.sender != order.side;
+    match &entry.event {
+        Event::OrderPlaced { .. } if from_peer => "order.received",
+        Event::Delivered { .. } if from_peer => "order.delivery_received",
+        Event::Accepted { .. } => "order.accepted",
+        _ => "order.event",
     }
 }
 
@@ -454,6 +533,7 @@ fn view_of(order: OrderRow, rows: &[EventRow], log: &OrderLog, now: OffsetDateTi
         state,
         alerts,
         log: entries,
+        deliveries: Vec::new(),
         created_at: order.created_at,
         updated_at: order.updated_at,
     })
@@ -514,6 +594,35 @@ mod tests {
         assert!(matches!(invalid, OrderError::Invalid { field, .. } if field == "event"));
         assert_eq!(under("order", "$"), "order");
         assert_eq!(under("event", "reason"), "event.reason");
+    }
+
+    #[test]
+    fn webhooks_tell_arrivals_deliveries_and_acceptance_apart() {
+        let order = |side| OrderRow {
+            id: "urn:uuid:1".into(),
+            side,
+            order_id: "PO-1".into(),
+            agreement_id: "a".into(),
+            transfer_pid: "t".into(),
+            ordinal: None,
+            peer_address: "http://peer".into(),
+            peer_token: "secret".into(),
+            callback_token: None,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        let entry = |sender, event| Entry { seq: 2, sender, event, state: OrderState::Delivered };
+        let delivered = Event::Delivered { manifest_ref: "m".into(), manifest: None, location: None };
+        let (lab, distributor) = (order(Party::Lab), order(Party::Distributor));
+        assert_eq!(webhook_event(&distributor, &entry(Party::Lab, delivered.clone())), "order.delivery_received");
+        assert_eq!(webhook_event(&lab, &entry(Party::Lab, delivered)), "order.event", "our own delivery");
+        let accepted = Event::Accepted { note: None };
+        assert_eq!(webhook_event(&lab, &entry(Party::Distributor, accepted.clone())), "order.accepted");
+        assert_eq!(webhook_event(&distributor, &entry(Party::Distributor, accepted)), "order.accepted");
+        assert_eq!(webhook_event(&lab, &entry(Party::Distributor, Event::Confirmed { note: None })), "order.event");
+        for name in ["order.received", "order.delivery_received", "order.accepted", "order.event"] {
+            assert!(crate::webhooks::EVENTS.contains(&name), "{name}");
+        }
     }
 
     #[test]

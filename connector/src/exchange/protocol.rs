@@ -3,8 +3,10 @@
 //!
 //! - lab: `POST /exchange/orders` `{order, callbackAddress, callbackToken}` places an order;
 //!   `POST /exchange/orders/{orderId}/events` `{seq, event}` takes the distributor's events;
-//!   `GET /exchange/orders/{orderId}` shows the order and its log. Bearer: the data-plane token of a STARTED
-//!   transfer; the order is the one placed under that transfer's agreement.
+//!   `GET /exchange/orders/{orderId}` shows the order and its log;
+//!   `GET /exchange/orders/{orderId}/deliveries/{n}/files/{path}` serves a delivered file (read-only, only paths
+//!   of that delivery's manifest, never outside its folder: `deliveries::serve_file`). Bearer: the data-plane
+//!   token of a STARTED transfer; the order is the one placed under that transfer's agreement.
 //! - distributor: `POST /exchange/callback/orders/{id}` `{seq, event}` takes the lab's events. Bearer: the
 //!   callback token the distributor gave when placing the order (compared in constant time).
 //!
@@ -44,6 +46,7 @@ pub fn router(orders: Orders) -> Router {
         .route("/exchange/orders", post(place))
         .route("/exchange/orders/{order_id}", get(show))
         .route("/exchange/orders/{order_id}/events", post(lab_receives))
+        .route("/exchange/orders/{order_id}/deliveries/{n}/files/{*path}", get(delivered_file))
         .route("/exchange/callback/orders/{id}", post(distributor_receives))
         .with_state(orders)
 }
@@ -264,6 +267,17 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
     records::insert_event(&mut tx, &row.id, &log.entries()[0], Delivery::Received, now_ms())
         .await
         .map_err(|e| internal(e).into_response())?;
+    let data = json!({"id": row.id, "orderId": row.order_id, "side": row.side, "seq": 1, "type": "OrderPlaced",
+        "sender": Party::Distributor, "state": applied.state()});
+    crate::webhooks::emit(
+        orders.processes.inner.journal.webhooks.as_ref(),
+        &mut tx,
+        "order.received",
+        &row.order_id,
+        data,
+    )
+    .await
+    .map_err(|e| internal(e).into_response())?;
     tx.commit().await.map_err(|e| internal(e).into_response())?;
     tracing::info!(order = %order.id, agreement = %agreement.id, ordinal = placed_so_far + 1, "order placed with us");
     Ok(answer(StatusCode::CREATED, &order.id, 1, applied))
@@ -284,6 +298,16 @@ async fn lab_order(orders: &Orders, headers: &HeaderMap, order_id: &str) -> Resu
             .into_response()
         })?;
     Ok((order, grant))
+}
+
+/// Lab: a file of one of the order's deliveries, for the distributor that placed it.
+async fn delivered_file(
+    State(orders): State<Orders>,
+    Path((order_id, n, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    let (order, _) = lab_order(&orders, &headers, &order_id).await?;
+    Ok(super::deliveries::serve_file(&orders, &order.id, &n, &path).await)
 }
 
 /// Lab: the order and its log, for the distributor.

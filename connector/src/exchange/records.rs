@@ -422,3 +422,222 @@ pub(crate) async fn mark_failed(
     .await?;
     Ok(())
 }
+
+/// One delivery of an order as stored (migration 0006).
+#[derive(Debug, Clone)]
+pub(crate) struct DeliveryRow {
+    pub seq: u64,
+    pub event_seq: u64,
+    pub manifest: String,
+    pub manifest_ref: String,
+    pub folder: Option<String>,
+    pub location: Option<String>,
+    pub verification: Option<String>,
+    pub intact: Option<bool>,
+    pub intake_error: Option<String>,
+    pub receipt: Option<String>,
+    pub receipt_verified: Option<bool>,
+    pub receipt_error: Option<String>,
+    pub qc: Option<String>,
+}
+
+fn delivery_from_row(row: &SqliteRow) -> Result<DeliveryRow, RecordError> {
+    let seq: i64 = row.try_get("seq")?;
+    let event_seq: i64 = row.try_get("event_seq")?;
+    let flag =
+        |name: &str| -> Result<Option<bool>, RecordError> { Ok(row.try_get::<Option<i64>, _>(name)?.map(|n| n != 0)) };
+    Ok(DeliveryRow {
+        seq: u64::try_from(seq).map_err(|_| RecordError::Corrupt(format!("delivery number {seq}")))?,
+        event_seq: u64::try_from(event_seq).map_err(|_| RecordError::Corrupt(format!("event number {event_seq}")))?,
+        manifest: row.try_get("manifest")?,
+        manifest_ref: row.try_get("manifest_ref")?,
+        folder: row.try_get("folder")?,
+        location: row.try_get("location")?,
+        verification: row.try_get("verification")?,
+        intact: flag("intact")?,
+        intake_error: row.try_get("intake_error")?,
+        receipt: row.try_get("receipt")?,
+        receipt_verified: flag("receipt_verified")?,
+        receipt_error: row.try_get("receipt_error")?,
+        qc: row.try_get("qc")?,
+    })
+}
+
+pub(crate) async fn insert_delivery(
+    conn: &mut SqliteConnection,
+    order_key: &str,
+    delivery: &DeliveryRow,
+) -> Result<(), RecordError> {
+    let now = now_text();
+    sqlx::query(
+        "INSERT INTO order_deliveries (order_key, seq, event_seq, manifest, manifest_ref, folder, location,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (order_key, seq) DO NOTHING",
+    )
+    .bind(order_key)
+    .bind(i64::try_from(delivery.seq).unwrap_or(i64::MAX))
+    .bind(i64::try_from(delivery.event_seq).unwrap_or(i64::MAX))
+    .bind(&delivery.manifest)
+    .bind(&delivery.manifest_ref)
+    .bind(&delivery.folder)
+    .bind(&delivery.location)
+    .bind(&now)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn deliveries(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    order_key: &str,
+) -> Result<Vec<DeliveryRow>, RecordError> {
+    let rows = sqlx::query("SELECT * FROM order_deliveries WHERE order_key = ? ORDER BY seq")
+        .bind(order_key)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(delivery_from_row).collect()
+}
+
+pub(crate) async fn delivery(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    order_key: &str,
+    seq: u64,
+) -> Result<Option<DeliveryRow>, RecordError> {
+    let row = sqlx::query("SELECT * FROM order_deliveries WHERE order_key = ? AND seq = ?")
+        .bind(order_key)
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(delivery_from_row).transpose()
+}
+
+/// The distributor's deliveries not verified yet (a crash or a failed download interrupted the intake).
+pub(crate) async fn unverified_deliveries(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+) -> Result<Vec<(String, u64)>, RecordError> {
+    let rows = sqlx::query(
+        "SELECT d.order_key, d.seq FROM order_deliveries d JOIN orders o ON o.id = d.order_key
+         WHERE o.side = 'distributor' AND d.verification IS NULL ORDER BY d.created_at",
+    )
+    .fetch_all(executor)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let seq: i64 = row.try_get("seq")?;
+            Ok((row.try_get("order_key")?, u64::try_from(seq).unwrap_or(0)))
+        })
+        .collect()
+}
+
+/// The verdict on a delivery: the report (or the refusal's problems) and whether it is intact.
+pub(crate) async fn set_verification(
+    conn: &mut SqliteConnection,
+    order_key: &str,
+    seq: u64,
+    verification: &str,
+    intact: bool,
+    receipt: Option<&str>,
+) -> Result<(), RecordError> {
+    sqlx::query(
+        "UPDATE order_deliveries SET verification = ?, intact = ?, receipt = COALESCE(?, receipt),
+             intake_error = NULL, updated_at = ? WHERE order_key = ? AND seq = ?",
+    )
+    .bind(verification)
+    .bind(i64::from(intact))
+    .bind(receipt)
+    .bind(now_text())
+    .bind(order_key)
+    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_intake_error(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    order_key: &str,
+    seq: u64,
+    error: &str,
+) -> Result<(), RecordError> {
+    sqlx::query("UPDATE order_deliveries SET intake_error = ?, updated_at = ? WHERE order_key = ? AND seq = ?")
+        .bind(error)
+        .bind(now_text())
+        .bind(order_key)
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_receipt_check(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    order_key: &str,
+    seq: u64,
+    verified: bool,
+    error: Option<&str>,
+) -> Result<(), RecordError> {
+    sqlx::query(
+        "UPDATE order_deliveries SET receipt_verified = ?, receipt_error = ?, updated_at = ?
+         WHERE order_key = ? AND seq = ?",
+    )
+    .bind(i64::from(verified))
+    .bind(error)
+    .bind(now_text())
+    .bind(order_key)
+    .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_qc(
+    conn: &mut SqliteConnection,
+    order_key: &str,
+    seq: u64,
+    qc: &str,
+) -> Result<(), RecordError> {
+    sqlx::query("UPDATE order_deliveries SET qc = ?, updated_at = ? WHERE order_key = ? AND seq = ?")
+        .bind(qc)
+        .bind(now_text())
+        .bind(order_key)
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The stored Version the order names (by EIDR edit id, or by ISAN), with its revision.
+pub(crate) async fn ordered_version(
+    conn: &mut SqliteConnection,
+    eidr: Option<&str>,
+    isan: Option<&str>,
+) -> Result<Option<(String, String)>, RecordError> {
+    let row = match (eidr, isan) {
+        (Some(eidr), _) => {
+            sqlx::query("SELECT id, doc FROM versions WHERE eidr = ? ORDER BY id LIMIT 1")
+                .bind(eidr)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        (None, Some(isan)) => {
+            sqlx::query("SELECT id, doc FROM versions WHERE json_extract(doc, '$.isan') = ? ORDER BY id LIMIT 1")
+                .bind(isan)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        (None, None) => None,
+    };
+    row.map(|row| Ok((row.try_get("id")?, row.try_get("doc")?))).transpose()
+}
+
+/// Writes a Version's new document as its next revision (the feed's triggers record the change).
+pub(crate) async fn update_version(conn: &mut SqliteConnection, id: &str, doc: &str) -> Result<(), RecordError> {
+    sqlx::query("UPDATE versions SET doc = ?, revision = revision + 1, updated_at = ? WHERE id = ?")
+        .bind(doc)
+        .bind(now_text())
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
