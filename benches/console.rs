@@ -60,6 +60,18 @@ const SEED: &[&str] = &[
                                    'at', '2026-11-22T10:01:00Z')),
             NULL, '2026-11-22T10:01:00Z', '2026-11-22T10:01:00Z'
      FROM n",
+    // One subtitle order per agreement, 10 % of them still open: the order list and the overview's order counts
+    // and SLA checks run over the whole table. (Their event logs are not seeded: the order page is measured by
+    // the e2e tests' real orders, not here.)
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+     INSERT INTO orders (id, side, order_id, agreement_id, transfer_pid, ordinal, peer_address, peer_token,
+                         callback_token, state, created_at, updated_at)
+     SELECT printf('urn:uuid:ord-%07d', i), 'lab', printf('PO-%07d', i), printf('urn:uuid:agr-%07d', i),
+            printf('urn:uuid:tp-%07d', i), 1, 'http://127.0.0.1:9/exchange/callback', 'not-a-real-token', NULL,
+            CASE WHEN i % 10 = 0 THEN '{\"state\":\"IN_PROGRESS\",\"stage\":\"translation\"}'
+                 ELSE '{\"state\":\"ACCEPTED\"}' END,
+            '2026-11-22T10:02:00Z', printf('2026-11-22T10:%02d:00Z', i % 60)
+     FROM n",
 ];
 
 fn form_body(pairs: &[(&str, &str)]) -> String {
@@ -101,7 +113,10 @@ async fn main() {
     }
     tx.commit().await.expect("commit");
     conn.close().await.expect("close");
-    println!("seeded {rows} negotiations, agreements and transfers in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "seeded {rows} negotiations, agreements, transfers and orders in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let config = dir.path().join("passerelle.toml");
     let mut cmd = Command::new(bin());
@@ -172,6 +187,8 @@ async fn main() {
         ("transfers of one agreement", format!("/console/transfers?agreement=urn:uuid:agr-{last}")),
         ("transfer detail", format!("/console/transfers/urn:uuid:tp-{last}")),
         ("audit trail page", "/console/audit".to_string()),
+        ("subtitle orders, first page", "/console/orders".to_string()),
+        ("subtitle orders, state IN_PROGRESS (10 %)", "/console/orders?state=IN_PROGRESS".to_string()),
     ];
     println!("| page | p50 | p99 | max |");
     println!("|---|---|---|---|");

@@ -282,7 +282,8 @@ struct SearchArgs {
 enum ContractsCommand {
     /// Every agreement: id, side, dataset, parties, negotiation state, signing time.
     List(ListArgs),
-    /// One agreement (by id) or negotiation (by pid) with its full history and status.
+    /// One agreement (by id) or negotiation (by pid): its policy in English (and as ODRL with --json), the other
+    /// party and its verified id, the negotiation's history and status, the transfers under the agreement.
     Show {
         /// Agreement id or negotiation pid.
         id: String,

@@ -11,8 +11,9 @@ use std::process::{Child, Command, Stdio};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::console::{contract_with_transfer, segment};
+use crate::console::segment;
 use crate::negotiation_support::{free_port, poll};
+use crate::orders_delivery::order_with_failed_qc;
 use crate::support::DEADLINE;
 
 /// The W3C name of an element reference in WebDriver answers.
@@ -171,7 +172,7 @@ impl Browser<'_> {
 }
 
 #[tokio::test]
-async fn browser_logs_in_and_reads_a_finalized_contract() {
+async fn browser_logs_in_reads_a_contract_and_an_orders_qc_report() {
     let driver = find_program("CHROMEDRIVER", &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]);
     let chromium = find_program("CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
     let (Some(driver), Some(chromium)) = (driver, chromium) else {
@@ -187,18 +188,20 @@ async fn browser_logs_in_and_reads_a_finalized_contract() {
     let screenshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/console-screenshots");
     std::fs::create_dir_all(&screenshots).expect("screenshot folder");
 
-    let scene = contract_with_transfer().await;
+    // The distributor's side: its service contract with the lab, the transfer under it, and an order whose
+    // delivery failed QC.
+    let scene = order_with_failed_qc().await;
     let driver = Driver::start(&driver).await;
     let profile = tempfile::tempdir().expect("profile dir");
     let browser = driver.session(&chromium, profile.path()).await;
-    let base = scene.consumer.management.clone();
+    let base = scene.distributor.management.clone();
 
     // Not logged in: the console sends the browser to the login page.
     browser.open(&format!("{base}/console/contracts")).await;
     browser.wait_for_text(&["Management API key"]).await;
     assert!(browser.url().await.ends_with("/console/login"));
     browser.screenshot(&screenshots, "01-login.png").await;
-    browser.type_into("input[name=api_key]", &scene.consumer.folder.api_key()).await;
+    browser.type_into("input[name=api_key]", &scene.distributor.folder.api_key()).await;
     browser.click("form button[type=submit]").await;
     browser.wait_for_text(&["Negotiations by state", "FINALIZED"]).await;
     browser.screenshot(&screenshots, "02-overview.png").await;
@@ -216,6 +219,18 @@ async fn browser_logs_in_and_reads_a_finalized_contract() {
     browser.click(&format!("td a[href='/console/transfers/{}']", segment(&scene.transfer_pid))).await;
     browser.wait_for_text(&["HttpData-PULL", "STARTED", "TransferStartMessage"]).await;
     browser.screenshot(&screenshots, "04-transfer.png").await;
+
+    // Subtitle orders → the order: its timeline, the delivery's hashes and receipt, the QC report's finding
+    // located by timecode.
+    browser.click("nav a[href='/console/orders']").await;
+    browser.wait_for_text(&["PO-B1", "REDELIVERY_REQUESTED"]).await;
+    browser.click(&format!("td a[href='/console/orders/{}']", segment(&scene.order))).await;
+    let order = browser.wait_for_text(&["Timeline", "Delivered", "verified intact", "QC report: fr.srt"]).await;
+    assert!(order.contains("max chars per line") && order.contains("00:00:04:00"), "{order}");
+    browser.screenshot(&screenshots, "05-order.png").await;
+    browser.open(&format!("{base}/console/orders/{}#delivery-1", segment(&scene.order))).await;
+    browser.wait_for_text(&["failed", "RedeliveryRequested"]).await;
+    browser.screenshot(&screenshots, "06-qc-report.png").await;
 
     // Logging out ends the session: the console asks for the key again.
     browser.click("form.logout button").await;

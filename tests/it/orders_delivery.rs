@@ -349,6 +349,49 @@ async fn deliveries_are_verified_receipted_checked_and_accepted_into_the_catalog
     assert_eq!(changes_after, changes_before + 1, "the feed carries the new subtitle version");
     lab.wait_for(&at_lab, "ACCEPTED at the lab", |o| o["state"] == "ACCEPTED").await;
 
+    // The operator console shows the same order: the timeline, the refused delivery naming the file, the
+    // receipt, the QC report with its finding located by timecode; the contract links to it; bad input is a 4xx.
+    let console = crate::console::Console::login(&distributor).await;
+    let list = console.page("/console/orders?side=distributor&state=ACCEPTED").await;
+    assert!(list.contains("PO-D1"), "{list}");
+    let page = console.page(&format!("/console/orders/{}", crate::console::segment(&ours))).await;
+    for expected in [
+        "Timeline",
+        "DeliveryRefused",
+        "hash mismatch",
+        "verified intact",
+        "QC report: fr.srt",
+        "max chars per line",
+        "00:00:04:00",
+        "signed with our DID key",
+    ] {
+        assert!(page.contains(expected), "`{expected}` missing from the order page:\n{page}");
+    }
+    let agreement = accepted["agreementId"].as_str().expect("agreement id");
+    let contract = console.page(&format!("/console/contracts/{}", crate::console::segment(agreement))).await;
+    assert!(contract.contains("PO-D1"), "the contract lists its orders:\n{contract}");
+    for (path, want) in
+        [("/console/orders/urn:uuid:nope", 404), ("/console/orders?state=BOGUS", 400), ("/console/orders?limit=0", 400)]
+    {
+        assert_eq!(console.get(path).await.0, want, "{path}");
+    }
+    // CLI parity: the contract lists its orders; the order shows its deliveries and QC reports.
+    let config = distributor.folder.config();
+    let shown = crate::support::passerelle(&["contracts", "show", agreement, "--config", &config], &[]).await;
+    assert_eq!(shown.code(), Some(0), "{}", shown.stderr);
+    assert!(shown.stdout.contains("subtitle orders") && shown.stdout.contains("PO-D1"), "{}", shown.stdout);
+    let shown = crate::support::passerelle(&["contracts", "show", agreement, "--config", &config, "--json"], &[]).await;
+    let report: Value = serde_json::from_str(&shown.stdout).expect("JSON");
+    assert_eq!(report["orders"][0]["orderId"], "PO-D1", "{report:#}");
+    let api = distributor.management.clone();
+    let order_json =
+        crate::support::passerelle(&["orders", "show", &ours, "--config", &config, "--api", &api, "--json"], &[]).await;
+    let order_json: Value = serde_json::from_str(&order_json.stdout).expect("JSON");
+    assert_eq!(order_json["deliveries"][1]["qc"][0]["passed"], false, "{order_json:#}");
+    let lab_console = crate::console::Console::login(&lab).await;
+    let lab_page = lab_console.page(&format!("/console/orders/{}", crate::console::segment(&theirs))).await;
+    assert!(lab_page.contains("verified against its DID document"), "{lab_page}");
+
     // Both parties' tools heard of it, in the transactions of the changes.
     let names = ["order.received", "order.delivery_received", "order.accepted", "order.event"];
     let heard = poll(
@@ -381,4 +424,35 @@ async fn an_order_after_the_agreed_window_is_refused_with_the_policys_explanatio
     let why = refused["message"].as_str().unwrap_or_default();
     assert!(why.contains("the time is before") && why.contains("→ FAILS"), "{why}");
     assert_eq!(lab.get("/api/v1/orders").await["items"], json!([]), "nothing stored at the lab");
+}
+
+/// A distributor and a lab with a service contract, a STARTED transfer under it and an order whose delivery
+/// failed QC (a line too long): what the console's browser test opens.
+pub(crate) struct QcScene {
+    /// Kept running for the order's life.
+    _lab: Node,
+    pub distributor: Node,
+    pub agreement_id: String,
+    pub transfer_pid: String,
+    /// The distributor's id of the order.
+    pub order: String,
+    _mam: Mam,
+}
+
+pub(crate) async fn order_with_failed_qc() -> QcScene {
+    let (mam, mam_url) = Mam::start().await;
+    let lab = lab(&[], &mam_url).await;
+    let (distributor, transfer_pid) = distributor_of(&lab, &mam_url).await;
+    let (_, eidr) = a_version_with_eidr(&distributor).await;
+    let (order, theirs) = in_work(&lab, &distributor, &transfer_pid, &order("PO-B1", &eidr)).await;
+    let folder = outbox_folder(&lab, "PO-B1-v1", LONG_LINE_SRT);
+    let (status, body) = deliver(&lab, &theirs, json!({"folder": folder_text(&folder)})).await;
+    assert_eq!(status, 201, "{body:#}");
+    let view = distributor
+        .wait_for(&format!("/api/v1/orders/{order}"), "QC of the delivery", |o| {
+            o["state"] == "REDELIVERY_REQUESTED" && o["deliveries"][0]["qc"].as_array().is_some_and(|q| !q.is_empty())
+        })
+        .await;
+    let agreement_id = view["agreementId"].as_str().expect("agreement id").to_string();
+    QcScene { _lab: lab, distributor, agreement_id, transfer_pid, order, _mam: mam }
 }

@@ -96,6 +96,13 @@ pub(crate) async fn detail(
         TRANSFERS_SHOWN,
     )
     .await?;
+    let orders = queries::orders(
+        state.pool(),
+        &queries::OrderFilter { state: None, side: None, agreement: Some(&agreement.id), q: None },
+        None,
+        10,
+    )
+    .await?;
     let dataset = dataset_label(&state, &agreement.target).await?;
     let provider_side = agreement.side == "provider";
     let counterparty = if provider_side { &agreement.assignee } else { &agreement.assigner };
@@ -132,6 +139,21 @@ pub(crate) async fn detail(
         details open {
             summary { "As ODRL (the agreement exchanged)" }
             (json_block(&agreement.agreement))
+        }
+        h2 { "Subtitle orders under this contract" }
+        @if orders.items.is_empty() {
+            p.none { "No subtitle order under this contract." }
+        } @else {
+            ul.orders {
+                @for o in &orders.items {
+                    li { (item_link("orders", &o.id)) " — " (o.order_id) " " (layout::state(&o.state)) }
+                }
+            }
+            @if orders.next.is_some() {
+                p { a href=(layout::link(&format!("{BASE}/orders"), &[("agreement", Some(&agreement.id))])) {
+                    "All orders under this contract"
+                } }
+            }
         }
         h2 { "Transfers under this contract" }
         @if transfers.items.is_empty() {

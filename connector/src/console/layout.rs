@@ -16,24 +16,22 @@ pub(crate) enum Section {
     Contracts,
     Negotiations,
     Transfers,
+    Orders,
     Offers,
     Works,
     Audit,
 }
 
-const NAV: [(Section, &str, &str); 7] = [
+const NAV: [(Section, &str, &str); 8] = [
     (Section::Overview, "", "Overview"),
     (Section::Contracts, "/contracts", "Contracts"),
     (Section::Negotiations, "/negotiations", "Negotiations"),
     (Section::Transfers, "/transfers", "Transfers"),
+    (Section::Orders, "/orders", "Subtitle orders"),
     (Section::Offers, "/offers", "Own offers"),
     (Section::Works, "/works", "Works"),
     (Section::Audit, "/audit", "Audit trail"),
 ];
-
-/// Navigation entries whose pages are not built yet: shown, not linked.
-// ORDERS (issue 7): when `/console/orders` exists, move this entry into `NAV` with a `Section::Orders`.
-const NAV_PENDING: [(&str, &str); 1] = [("Subtitle orders", "arrives with the order workflow (issue 7)")];
 
 /// An HTML response.
 pub(crate) fn html(status: StatusCode, page: Markup) -> Response {
@@ -74,9 +72,6 @@ pub(crate) fn page(section: Section, session: &Session, participant: &str, title
                             li {
                                 a href={ (BASE) (path) } class=[(s == section).then_some("active")] { (label) }
                             }
-                        }
-                        @for (label, why) in NAV_PENDING {
-                            li.pending title=(why) { (label) " (not yet available)" }
                         }
                     }
                 }

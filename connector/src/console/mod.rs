@@ -16,13 +16,14 @@
 //! [`crate::contracts::Processes`].
 //!
 //! Routes (relative to `/console`): `/` overview, `/contracts[/{id}]`, `/negotiations[/{pid}]`,
-//! `/transfers[/{pid}]`, `/offers`, `/works`, `/audit`, `POST /audit/verify`, `/login`,
+//! `/transfers[/{pid}]`, `/orders[/{id}]`, `/offers`, `/works`, `/audit`, `POST /audit/verify`, `/login`,
 //! `POST /logout`, `/style.css`.
 
 mod audit;
 mod catalogue;
 mod contracts;
 mod layout;
+mod orders;
 mod overview;
 mod processes;
 mod queries;
@@ -64,6 +65,8 @@ pub struct ConsoleState {
 struct Inner {
     store: Store,
     processes: Processes,
+    /// Subtitle orders, read through the same view the API gives.
+    orders: crate::exchange::Orders,
     api_key: ApiKey,
     sessions: Sessions,
     /// The keys that may sign audit checkpoints (this connector's published keys).
@@ -84,6 +87,7 @@ impl ConsoleState {
         ConsoleState {
             inner: Arc::new(Inner {
                 store,
+                orders: crate::exchange::Orders::new(processes.clone()),
                 processes,
                 api_key,
                 sessions: Sessions::new(SESSION_LIFETIME),
@@ -99,6 +103,10 @@ impl ConsoleState {
 
     fn processes(&self) -> &Processes {
         &self.inner.processes
+    }
+
+    fn orders(&self) -> &crate::exchange::Orders {
+        &self.inner.orders
     }
 
     fn pool(&self) -> &sqlx::SqlitePool {
@@ -124,8 +132,8 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/works", get(catalogue::works))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
-        // ORDERS (issue 7): the subtitle-order pages go here (`/orders`, `/orders/{id}`), and their
-        // navigation entry replaces the placeholder in `layout::NAV_PENDING`.
+        .route("/orders", get(orders::list))
+        .route("/orders/{id}", get(orders::detail))
         .route("/logout", post(logout))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), require_session));

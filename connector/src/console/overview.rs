@@ -25,6 +25,8 @@ pub(crate) async fn page(
     let agreements = queries::count(pool, Counted::Agreements).await?;
     let negotiations = queries::counts_by_state(pool, Table::Negotiations).await?;
     let transfers = queries::counts_by_state(pool, Table::Transfers).await?;
+    let orders = queries::order_counts(pool).await?;
+    let sla_risks = sla_risks(&state).await?;
 
     // Alerts: a message the outbox cannot deliver (why, in the outbox's words), and live processes
     // whose counter-party answered with an error.
@@ -56,7 +58,12 @@ pub(crate) async fn page(
         (by_state(&negotiations, "negotiations"))
         h2 { "Transfers by state" }
         (by_state(&transfers, "transfers"))
+        h2 { "Subtitle orders by state" }
+        (by_state(&orders, "orders"))
         h2 { "Alerts" }
+        @for (id, order_id, message) in &sla_risks {
+            p.alert { "Order " a href=(layout::item_href("orders", id)) { (order_id) } ": " (message) }
+        }
         @if stalls.is_empty() && erring.is_empty() {
             p.good { "Nothing is stalled: every queued message was delivered or is on its first try." }
         } @else {
@@ -83,6 +90,19 @@ pub(crate) async fn page(
         (audit::status_block(&audit_status, &session))
     };
     Ok(layout::page(Section::Overview, &session, state.processes().participant_id(), "Overview", body))
+}
+
+/// SLA risks of the most recently updated open orders: `(our id, order reference, advice)`.
+async fn sla_risks(state: &ConsoleState) -> Result<Vec<(String, String, String)>, PageError> {
+    let mut risks = Vec::new();
+    for id in queries::open_orders(state.pool(), MAX_ALERTS).await? {
+        // An order that vanished between the two reads simply has no alert.
+        let Ok(view) = state.orders().view(&id).await else { continue };
+        for alert in view.alerts {
+            risks.push((view.id.clone(), view.order_id.clone(), alert.message));
+        }
+    }
+    Ok(risks)
 }
 
 fn section(process: &str) -> &'static str {

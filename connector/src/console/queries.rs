@@ -222,6 +222,81 @@ fn process_rows(rows: &[SqliteRow], limit: usize) -> Result<Paged<ProcessRow>, s
     Ok(paged(items, limit, |p| p.pid.clone()))
 }
 
+/// One line of the subtitle-order list.
+pub(crate) struct OrderRow {
+    pub id: String,
+    pub order_id: String,
+    pub side: String,
+    pub agreement_id: String,
+    /// `OrderState`'s name (`IN_PROGRESS`…) and its production stage, from the row's derived state.
+    pub state: String,
+    pub stage: Option<String>,
+    pub updated_at: String,
+}
+
+pub(crate) struct OrderFilter<'a> {
+    pub state: Option<&'a str>,
+    pub side: Option<&'a str>,
+    pub agreement: Option<&'a str>,
+    pub q: Option<&'a str>,
+}
+
+/// Subtitle orders by our id (keyset), filtered.
+pub(crate) async fn orders(
+    pool: &SqlitePool,
+    filter: &OrderFilter<'_>,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Paged<OrderRow>, sqlx::Error> {
+    let rows = Select::new(
+        "SELECT id, order_id, side, agreement_id, json_extract(state, '$.state') AS state_name, \
+         json_extract(state, '$.stage') AS stage, updated_at FROM orders",
+        " ORDER BY id",
+    )
+    .when("id > ?", cursor.map(|c| [c.to_string()]))
+    .when("json_extract(state, '$.state') = ?", filter.state.map(|s| [s.to_string()]))
+    .when("side = ?", filter.side.map(|s| [s.to_string()]))
+    .when("agreement_id = ?", filter.agreement.map(|a| [a.to_string()]))
+    .when("(id LIKE ? ESCAPE '\\' OR order_id LIKE ? ESCAPE '\\')", filter.q.map(|q| [contains(q), contains(q)]))
+    .fetch(pool, limit)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(OrderRow {
+                id: r.try_get("id")?,
+                order_id: r.try_get("order_id")?,
+                side: r.try_get("side")?,
+                agreement_id: r.try_get("agreement_id")?,
+                state: r.try_get::<Option<String>, _>("state_name")?.unwrap_or_default(),
+                stage: r.try_get("stage")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok(paged(items, limit, |o| o.id.clone()))
+}
+
+/// Our ids of the open orders (not accepted, declined, cancelled, superseded or recalled), latest change first.
+pub(crate) async fn open_orders(pool: &SqlitePool, limit: usize) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM orders WHERE json_extract(state, '$.state') NOT IN \
+         ('ACCEPTED', 'DECLINED', 'CANCELLED', 'SUPERSEDED', 'RECALLED') ORDER BY updated_at DESC LIMIT ?",
+    )
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+}
+
+/// `(state, count)` of the subtitle orders.
+pub(crate) async fn order_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(json_extract(state, '$.state'), '?') AS s, COUNT(*) FROM orders GROUP BY s ORDER BY s",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// `(state, count)` of a process table (`negotiations` or `transfers`).
 pub(crate) async fn counts_by_state(pool: &SqlitePool, table: Table) -> Result<Vec<(String, i64)>, sqlx::Error> {
     let sql = match table {

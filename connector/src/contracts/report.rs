@@ -82,8 +82,40 @@ impl Processes {
             }
             Err(e) => return Err(e),
         };
+        // What the console's contract page shows, so an operator without a browser sees the same: the policy
+        // in English beside the ODRL, who the counter-party is and whether DCP verified it, the transfers.
+        let english = agreement.as_ref().map(|a| policy_in_english(&a.agreement));
+        let transfers = match &agreement {
+            Some(a) => self.transfers_under(&a.id).await?,
+            None => Vec::new(),
+        };
+        let orders = match &agreement {
+            Some(a) => crate::exchange::Orders::new(self.clone())
+                .under_agreement(&a.id)
+                .await
+                .map_err(|e| ProcessError::Store(e.to_string()))?,
+            None => Vec::new(),
+        };
+        let counterparty =
+            agreement.as_ref().map(|a| if a.side == "provider" { a.assignee.as_str() } else { a.assigner.as_str() });
+        let verified = negotiation.record.counterparty_id.as_deref().filter(|id| !id.is_empty());
         if as_json {
-            return pretty(&json!({ "agreement": agreement, "negotiation": negotiation }));
+            let (policy_english, policy_problem) = match &english {
+                Some(Ok(text)) => (Some(text.as_str()), None),
+                Some(Err(problem)) => (None, Some(problem.as_str())),
+                None => (None, None),
+            };
+            let transfers: Vec<_> =
+                transfers.iter().map(|t| json!({ "transfer": t.record, "status": t.status })).collect();
+            return pretty(&json!({
+                "agreement": agreement,
+                "policyInEnglish": policy_english,
+                "policyProblem": policy_problem,
+                "counterparty": { "id": counterparty, "verifiedId": verified },
+                "negotiation": negotiation,
+                "transfers": transfers,
+                "orders": orders,
+            }));
         }
         let mut out = String::new();
         let r = &negotiation.record;
@@ -93,6 +125,25 @@ impl Processes {
             let _ = writeln!(out, "assigner    {}", a.assigner);
             let _ = writeln!(out, "assignee    {}", a.assignee);
             let _ = writeln!(out, "signed      {}", a.timestamp);
+        }
+        if let Some(other) = counterparty {
+            let _ = writeln!(out, "other party {other}");
+        }
+        let _ = match verified {
+            Some(id) => writeln!(out, "verified id {id} (verified by DCP when the negotiation started)"),
+            None => writeln!(out, "verified id - (no authentication was in place: DCP off)"),
+        };
+        match &english {
+            Some(Ok(text)) => {
+                let _ = writeln!(out, "policy");
+                for line in text.lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
+            Some(Err(problem)) => {
+                let _ = writeln!(out, "policy      cannot be read as ODRL: {problem}");
+            }
+            None => {}
         }
         let _ = writeln!(out, "negotiation {} ({}, {})", r.pid, r.side, r.state);
         if let Some(other) = &r.counterparty_pid {
@@ -115,7 +166,47 @@ impl Processes {
             .map(|s| vec![s.at.clone(), s.sender.clone(), s.message.clone(), s.state.clone()])
             .collect();
         out.push_str(&table(&["  AT", "FROM", "MESSAGE", "STATE"], &indent(rows)));
+        if agreement.is_some() {
+            if transfers.is_empty() {
+                let _ = writeln!(out, "transfers   none yet");
+            } else {
+                let _ = writeln!(out, "transfers");
+                let rows: Vec<Vec<String>> = transfers
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.record.pid.clone(),
+                            t.record.side.to_string(),
+                            t.record.state.to_string(),
+                            t.record.format.clone(),
+                            t.status.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(&["  TRANSFER", "SIDE", "STATE", "FORMAT", "STATUS"], &indent(rows)));
+            }
+            if !orders.is_empty() {
+                let _ = writeln!(out, "subtitle orders (details: passerelle orders show ID)");
+                let rows: Vec<Vec<String>> = orders
+                    .iter()
+                    .map(|o| {
+                        let state = o.state["state"].as_str().unwrap_or("?");
+                        let stage = o.state["stage"].as_str().map(|s| format!("({s})")).unwrap_or_default();
+                        vec![o.id.clone(), o.order_id.clone(), o.side.to_string(), format!("{state}{stage}")]
+                    })
+                    .collect();
+                out.push_str(&table(&["  ORDER", "REFERENCE", "SIDE", "STATE"], &indent(rows)));
+            }
+            let _ = writeln!(out, "(the agreement as ODRL: add --json)");
+        }
         Ok(out)
+    }
+
+    /// The transfers under agreement `id` (data-address tokens redacted, as in every view).
+    async fn transfers_under(&self, id: &str) -> Result<Vec<crate::transfers::TransferView>, ProcessError> {
+        let mut all = self.transfers().await?;
+        all.retain(|t| t.record.agreement_id == id);
+        Ok(all)
     }
 
     /// `passerelle negotiations`: every negotiation with its state and status.
@@ -162,6 +253,14 @@ impl Processes {
             .collect();
         Ok(table(&["TRANSFER", "SIDE", "STATE", "FORMAT", "AGREEMENT", "STATUS"], &rows))
     }
+}
+
+/// The agreement's policy in English, or why it cannot be read. Agreements come from peers too: read leniently,
+/// so terms outside our profile still show.
+fn policy_in_english(agreement: &serde_json::Value) -> Result<String, String> {
+    passerelle_policy::Policy::from_peer_json(agreement)
+        .map(|policy| passerelle_policy::describe(&policy))
+        .map_err(|e| e.to_string())
 }
 
 fn indent(rows: Vec<Vec<String>>) -> Vec<Vec<String>> {

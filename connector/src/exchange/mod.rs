@@ -460,17 +460,13 @@ impl Orders {
     /// Every order, newest first.
     pub async fn list(&self) -> Result<Vec<OrderSummary>, OrderError> {
         let rows = records::list_orders(self.pool()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(row, state)| OrderSummary {
-                id: row.id,
-                order_id: row.order_id,
-                side: row.side,
-                agreement_id: row.agreement_id,
-                state: serde_json::from_str(&state).unwrap_or(Value::Null),
-                updated_at: row.updated_at,
-            })
-            .collect())
+        Ok(rows.into_iter().map(summary).collect())
+    }
+
+    /// The orders under agreement `agreement_id` (for `passerelle contracts show` and the console's contract page).
+    pub async fn under_agreement(&self, agreement_id: &str) -> Result<Vec<OrderSummary>, OrderError> {
+        let rows = records::orders_under(self.pool(), agreement_id).await?;
+        Ok(rows.into_iter().map(summary).collect())
     }
 
     /// One order with its log, delivery status and SLA alerts now.
@@ -493,6 +489,17 @@ fn webhook_event(order: &OrderRow, entry: &Entry) -> &'static str {
         Event::Delivered { .. } if from_peer => "order.delivery_received",
         Event::Accepted { .. } => "order.accepted",
         _ => "order.event",
+    }
+}
+
+fn summary((row, state): (OrderRow, String)) -> OrderSummary {
+    OrderSummary {
+        id: row.id,
+        order_id: row.order_id,
+        side: row.side,
+        agreement_id: row.agreement_id,
+        state: serde_json::from_str(&state).unwrap_or(Value::Null),
+        updated_at: row.updated_at,
     }
 }
 

@@ -168,6 +168,23 @@ pub(crate) async fn list_orders(
         .collect()
 }
 
+/// The orders placed under agreement `agreement_id` (either side), oldest first, with their derived state.
+pub(crate) async fn orders_under(
+    executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    agreement_id: &str,
+) -> Result<Vec<(OrderRow, String)>, RecordError> {
+    let rows = sqlx::query("SELECT * FROM orders WHERE agreement_id = ? ORDER BY created_at, id")
+        .bind(agreement_id)
+        .fetch_all(executor)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let state: String = row.try_get("state")?;
+            Ok((order_from_row(row)?, state))
+        })
+        .collect()
+}
+
 pub(crate) async fn insert_order(conn: &mut SqliteConnection, order: &OrderRow) -> Result<(), RecordError> {
     sqlx::query(
         "INSERT INTO orders (id, side, order_id, agreement_id, transfer_pid, ordinal, peer_address, peer_token,
