@@ -114,6 +114,10 @@ enum Command {
     /// connector's management API.
     #[command(subcommand)]
     Orders(OrdersCommand),
+    /// The one-command media data space: an authority with its catalogue, a distributor, a subtitling lab and a
+    /// broadcaster on loopback, and the story played end to end (publish, discover, negotiate, order Spanish
+    /// subtitles, deliver with hashes, QC, accept, the broadcaster's feed). Leaves them running.
+    Demo(DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -460,6 +464,7 @@ fn main() -> ExitCode {
             Command::Search(args) => run_search(args).await,
             Command::Audit(command) => run_audit(command).await,
             Command::Orders(command) => run_orders(command).await,
+            Command::Demo(args) => run_demo(args).await,
         }
     });
     match code {
@@ -849,6 +854,64 @@ async fn run_audit(command: AuditCommand) -> anyhow::Result<i32> {
             Ok(0)
         }
     }
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Folder for the services' files and logs; empty or new (default: a new folder in the temp dir).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// The reference samples (the folder holding `mddf/`); default: `shared/samples` found from the current
+    /// folder upwards (the repository's `../shared`).
+    #[arg(long, value_name = "DIR")]
+    samples: Option<PathBuf>,
+    /// Stop every service once the story is played (for scripts and tests).
+    #[arg(long)]
+    exit_when_done: bool,
+}
+
+/// `shared/samples` beside the current folder or one of its parents.
+fn find_samples() -> Option<PathBuf> {
+    let mut dir = std::env::current_dir().ok()?;
+    loop {
+        let candidate = dir.join("shared/samples");
+        if candidate.join("mddf").is_dir() {
+            return Some(candidate);
+        }
+        if !dir.pop() {
+            return None;
+        }
+    }
+}
+
+/// Exit codes: 0 the story was played (and the services stopped on Ctrl-C or --exit-when-done); 1 a step failed.
+async fn run_demo(args: DemoArgs) -> anyhow::Result<i32> {
+    use passerelle_connector::demo::{self, DemoOptions, Step};
+    let samples = match args.samples.or_else(find_samples) {
+        Some(samples) => samples,
+        None => anyhow::bail!("no `shared/samples` folder found from here upwards: give it with --samples DIR"),
+    };
+    let dir = args.dir.unwrap_or_else(|| std::env::temp_dir().join(format!("passerelle-demo-{}", std::process::id())));
+    let options = DemoOptions { exe: std::env::current_exe()?, dir: dir.clone(), samples };
+    println!("Passerelle demo: the media data space in {}", dir.display());
+    let mut report = |step: &Step| println!("{step}");
+    let space = match demo::play(&options, &mut report).await {
+        Ok(space) => space,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("the services' logs are in {}", dir.display());
+            return Ok(1);
+        }
+    };
+    print!("{}", space.summary());
+    if args.exit_when_done {
+        space.stop();
+        return Ok(0);
+    }
+    println!("Press Ctrl-C to stop every service.");
+    tokio::signal::ctrl_c().await?;
+    space.stop();
+    Ok(0)
 }
 
 /// Exit codes: 0 done; 2 the connector refused (the reason is printed); 1 it could not be asked.

@@ -13,6 +13,7 @@
 //! - [`contracts`], [`transfers`], [`outbox`], [`dataplane`]: DSP negotiations, agreements and transfers,
 //!   persisted before they are acknowledged, sent with retries, and the `/data/…` endpoints;
 //! - [`exchange`]: subtitle orders between a distributor and a lab (`/exchange/…`, `/api/v1/orders`);
+//! - [`demo`]: `passerelle demo`, the media data space on one machine and its story, played through the APIs;
 //! - [`server`]: the two listeners (public protocol, private management) and shutdown;
 //! - [`identity`]: the participant's did:web, keys, credentials and DCP on the protocol listener;
 //! - [`authority`]: the data-space authority service (`passerelle authority`);
@@ -30,6 +31,7 @@ pub mod config;
 pub mod console;
 pub mod contracts;
 pub mod dataplane;
+pub mod demo;
 pub mod exchange;
 pub mod identity;
 pub mod import;

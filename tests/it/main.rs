@@ -19,5 +19,6 @@ mod orders;
 mod orders_delivery;
 mod restart;
 mod support;
+mod tamis;
 mod tls;
 mod webhooks;
