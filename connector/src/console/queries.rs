@@ -290,11 +290,14 @@ pub(crate) async fn open_orders(pool: &SqlitePool, limit: usize) -> Result<Vec<S
 
 /// `(state, count)` of the subtitle orders.
 pub(crate) async fn order_counts(pool: &SqlitePool) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT COALESCE(json_extract(state, '$.state'), '?') AS s, COUNT(*) FROM orders GROUP BY s ORDER BY s",
+    // The same expression as the `orders_by_state` index, so the count reads the index alone.
+    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+        "SELECT json_extract(state, '$.state'), COUNT(*) FROM orders \
+         GROUP BY json_extract(state, '$.state') ORDER BY json_extract(state, '$.state')",
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok(rows.into_iter().map(|(state, n)| (state.unwrap_or_else(|| "?".into()), n)).collect())
 }
 
 /// `(state, count)` of a process table (`negotiations` or `transfers`).
