@@ -135,3 +135,64 @@ async fn unreadable_files_are_reported_and_the_rest_imported() {
     assert!(out.stdout.contains("works 1 new"), "{}", out.stdout);
     assert!(!out.stdout.contains('\u{1b}'), "no progress bar when stdout is not a terminal");
 }
+
+/// CLI parity with the console's contract page: the policy in English and as ODRL, who the other party is and
+/// whether it was verified, the transfers under the contract; the same in `--json`, and never a token.
+#[tokio::test]
+async fn contracts_show_gives_what_the_console_contract_page_shows() {
+    use crate::negotiation::{start_transfer, transfer_in};
+    use crate::negotiation_support::{Node, catalog_offer, negotiate, provider};
+
+    let provider = provider().await;
+    let mut consumer = Node::new("lab", &["--no-default-offer"]).await;
+    consumer.start().await;
+    let (dataset_id, offer_id) = catalog_offer(&provider, "open").await;
+    let pid = negotiate(&consumer, &provider, &dataset_id, &offer_id).await;
+    let done =
+        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| n["state"] == "FINALIZED").await;
+    let agreement_id = done["agreement_id"].as_str().expect("agreement id").to_string();
+    let (pull, _) = start_transfer(&consumer, &provider, &agreement_id, "HttpData-PULL").await;
+    transfer_in(&consumer, &pull, "STARTED").await;
+
+    let config = consumer.folder.config();
+    let show =
+        crate::support::passerelle(&["contracts", "show", &agreement_id, "--json", "--config", &config], &[]).await;
+    assert_eq!(show.code(), Some(0), "{}", show.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&show.stdout).expect("--json prints JSON");
+    let english = shown["policyInEnglish"].as_str().expect("the policy in English");
+    assert!(english.to_lowercase().contains("use"), "{english}");
+    assert!(shown["policyProblem"].is_null(), "{shown:#}");
+    assert_eq!(shown["agreement"]["agreement"]["@type"], "Agreement", "the ODRL as exchanged: {shown:#}");
+    assert_eq!(shown["counterparty"]["id"], shown["agreement"]["assigner"], "we consume: the other party assigns");
+    assert!(shown["counterparty"]["verifiedId"].is_null(), "DCP is off in these nodes: {shown:#}");
+    let transfers = shown["transfers"].as_array().expect("transfers");
+    assert_eq!(transfers.len(), 1, "{shown:#}");
+    assert_eq!(transfers[0]["transfer"]["pid"], pull.as_str());
+    assert_eq!(transfers[0]["transfer"]["state"], "STARTED");
+    let properties = transfers[0]["transfer"]["data_address"]["endpointProperties"].as_array().expect("data address");
+    let secrets: Vec<&serde_json::Value> = properties
+        .iter()
+        .filter(|p| matches!(p["name"].as_str(), Some("authorization" | "refreshToken")))
+        .map(|p| &p["value"])
+        .collect();
+    assert!(!secrets.is_empty(), "the pull transfer's data address has its tokens: {shown:#}");
+    assert!(secrets.iter().all(|v| *v == "<redacted>"), "tokens never printed: {shown:#}");
+
+    let text = crate::support::passerelle(&["contracts", "show", &agreement_id, "--config", &config], &[]).await;
+    assert_eq!(text.code(), Some(0), "{}", text.stderr);
+    for expected in ["policy\n", english.lines().next().unwrap_or_default(), "verified id - (", "transfers\n", &pull] {
+        assert!(text.stdout.contains(expected), "`{expected}` missing from:\n{}", text.stdout);
+    }
+    assert!(text.stdout.contains("STARTED") && text.stdout.contains("HttpData-PULL"), "{}", text.stdout);
+
+    // A negotiation without an agreement shows no policy or transfers block, and an unknown id fails.
+    let (future_dataset, future_offer) = catalog_offer(&provider, "future").await;
+    let refused = negotiate(&consumer, &provider, &future_dataset, &future_offer).await;
+    consumer.wait_for(&format!("/api/v1/negotiations/{refused}"), "TERMINATED", |n| n["state"] == "TERMINATED").await;
+    let none = crate::support::passerelle(&["contracts", "show", &refused, "--json", "--config", &config], &[]).await;
+    let none: serde_json::Value = serde_json::from_str(&none.stdout).expect("JSON");
+    assert!(none["agreement"].is_null() && none["policyInEnglish"].is_null(), "{none:#}");
+    assert_eq!(none["transfers"], serde_json::json!([]));
+    let missing = crate::support::passerelle(&["contracts", "show", "urn:uuid:nope", "--config", &config], &[]).await;
+    assert_eq!(missing.code(), Some(1));
+}
