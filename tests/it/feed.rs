@@ -135,3 +135,70 @@ async fn a_consumer_follows_every_change_of_a_work_across_a_restart() {
     let forbidden = consumer.http.get(&other).bearer_auth(&token).send().await.expect("feed");
     assert_eq!(forbidden.status().as_u16(), 403, "a token is for its agreement's dataset only");
 }
+
+/// A collection's feed (an offer definition's works): only the changes of the works it selects, in order.
+#[tokio::test]
+async fn a_collection_feed_carries_only_its_works_changes() {
+    let provider = provider().await;
+    let mut consumer = Node::new("broadcaster", &["--no-default-offer"]).await;
+    consumer.start().await;
+    let works = provider.get("/api/v1/works?limit=200").await;
+    let items = works["items"].as_array().expect("works").clone();
+    let inside = items.iter().find(|w| w["title"] == "The Counselor").expect("the MEC sample's work").clone();
+    let outside = items.iter().find(|w| w["id"] != inside["id"] && w["kind"] == "movie").expect("another").clone();
+    let inside_id = inside["id"].as_str().expect("id").to_string();
+    let definition = json!({"id": "one-title", "title": "One title", "selector": {"work_ids": [inside_id]},
+        "policy_id": "urn:acme:open"});
+    let (status, body) = provider.api(Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
+    assert_eq!(status, 201, "{body:#}");
+
+    let collection = passerelle_connector::catalog::ids::collection_dataset_id("one-title");
+    let request =
+        json!({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"});
+    let catalog: Value = provider
+        .http
+        .post(format!("{}/dsp/2025-1/catalog/request?limit=1000", provider.protocol()))
+        .json(&request)
+        .send()
+        .await
+        .expect("catalog")
+        .json()
+        .await
+        .expect("catalog JSON");
+    let dataset = catalog["dataset"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["@id"] == collection.as_str())
+        .unwrap_or_else(|| panic!("no collection {collection}: {catalog:#}"));
+    let offer_id = dataset["hasPolicy"][0]["@id"].as_str().expect("offer id").to_string();
+    let pid = negotiate(&consumer, &provider, &collection, &offer_id).await;
+    let finalized =
+        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| state(n) == "FINALIZED").await;
+    let body = json!({"agreementId": finalized["agreement_id"], "format": "HttpData-PULL"});
+    let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+    assert_eq!(status, 201, "{created:#}");
+    let transfer = created["pid"].as_str().expect("pid").to_string();
+    consumer.wait_for(&format!("/api/v1/transfers/{transfer}"), "STARTED", |t| state(t) == "STARTED").await;
+
+    let first = changes(&feed(&consumer, &transfer).await);
+    assert!(!first.is_empty(), "the selected work's history");
+    assert!(first.iter().all(|c| c["workId"] == inside_id.as_str()), "{first:#?}");
+
+    // A change outside the collection stays out; one inside comes through, once.
+    let mut renamed = outside.clone();
+    renamed["title"] = json!("Not in the collection");
+    let path = format!("/api/v1/works/{}", encode(outside["id"].as_str().expect("id")));
+    let (status, body) = provider.api(Method::PUT, &path, Some(&renamed)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    assert!(changes(&feed(&consumer, &transfer).await).is_empty(), "a work outside the collection");
+    let mut renamed = inside.clone();
+    renamed["title"] = json!("The Counselor (extended)");
+    let (status, body) =
+        provider.api(Method::PUT, &format!("/api/v1/works/{}", encode(&inside_id)), Some(&renamed)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    let after = changes(&feed(&consumer, &transfer).await);
+    assert_eq!(after.len(), 1, "{after:#?}");
+    assert!(after[0]["document"].to_string().contains("(extended)"), "{after:#?}");
+    assert!(changes(&feed(&consumer, &transfer).await).is_empty(), "nothing twice");
+}

@@ -2,7 +2,9 @@
 //! with a cursor, every change the provider makes to the work, its versions and its rights
 //! windows (and to its episodes, for a series), in commit order.
 //!
-//! - Provider: `GET /data/feed/{dataset}?after=SEQ&limit=N`, with the transfer's bearer token
+//! - Provider: `GET /data/feed/{dataset}?after=SEQ&limit=N`, with the transfer's bearer token. The dataset is a
+//!   work (its changes and its episodes') or a collection (the changes of the works its offer definition selects,
+//!   membership decided when the page is read);
 //!   (the same as for the dataset itself, while the transfer is STARTED). Changes come from
 //!   `media_changes`, which triggers fill in the transaction of every change, so no write path
 //!   can bypass the feed. Each change carries the work's document as it is when read.
@@ -63,15 +65,47 @@ pub(super) async fn serve_feed(
     let after = number("after", query.after.as_deref(), 0, i64::MAX)?;
     let limit = number("limit", query.limit.as_deref(), MAX_PAGE, MAX_PAGE)?.max(1);
     authorize(&processes, &headers, &id).await?;
-    let Some(DatasetRef::Work(work_id)) = ids::parse_dataset_id(&id) else {
-        return Err(DataError::new(
-            StatusCode::BAD_REQUEST,
-            "not_a_work",
-            format!(
-                "`{id}` is not a work dataset: feeds follow one work (and its episodes); collections are read whole"
-            ),
-        ));
+    let (changes, next, more) = match ids::parse_dataset_id(&id) {
+        Some(DatasetRef::Work(work_id)) => work_changes(&processes, &work_id, after, limit).await?,
+        Some(DatasetRef::Collection(definition)) => collection_changes(&processes, &definition, after, limit).await?,
+        None => {
+            return Err(DataError::new(
+                StatusCode::BAD_REQUEST,
+                "not_a_dataset",
+                format!("`{id}` is not a dataset id of this connector"),
+            ));
+        }
     };
+    Ok(Json(json!({"dataset": id, "changes": changes, "next": next, "more": more})).into_response())
+}
+
+/// One change as the feed serves it, with the work's document as it is now (none for a deleted work).
+async fn change_json(processes: &Processes, row: &sqlx::sqlite::SqliteRow) -> Result<(i64, Value), DataError> {
+    let seq: i64 = row.try_get("seq").map_err(internal)?;
+    let changed_work: String = row.try_get("work_id").map_err(internal)?;
+    let op: String = row.try_get("op").map_err(internal)?;
+    let entity: String = row.try_get("entity").map_err(internal)?;
+    let gone = op == "delete" && entity == "work";
+    let document = if gone { None } else { work_document(processes, &changed_work).await? };
+    let change = json!({
+        "seq": seq,
+        "entity": entity,
+        "id": row.try_get::<String, _>("entity_id").map_err(internal)?,
+        "workId": changed_work,
+        "op": op,
+        "at": row.try_get::<String, _>("at").map_err(internal)?,
+        "document": document,
+    });
+    Ok((seq, change))
+}
+
+/// The changes of one work (and its episodes) after `after`: `(changes, next cursor, more)`.
+async fn work_changes(
+    processes: &Processes,
+    work_id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64, bool), DataError> {
     // One more than asked tells whether another page follows.
     let rows = sqlx::query(
         "SELECT seq, entity, entity_id, work_id, op, at FROM media_changes
@@ -79,8 +113,8 @@ pub(super) async fn serve_feed(
          ORDER BY seq LIMIT ?",
     )
     .bind(after)
-    .bind(&work_id)
-    .bind(&work_id)
+    .bind(work_id)
+    .bind(work_id)
     .bind(limit + 1)
     .fetch_all(processes.pool())
     .await
@@ -89,24 +123,71 @@ pub(super) async fn serve_feed(
     let mut changes = Vec::with_capacity(rows.len());
     let mut next = after;
     for row in rows.iter().take(limit as usize) {
-        let seq: i64 = row.try_get("seq").map_err(internal)?;
-        let changed_work: String = row.try_get("work_id").map_err(internal)?;
-        let op: String = row.try_get("op").map_err(internal)?;
-        let entity: String = row.try_get("entity").map_err(internal)?;
-        let gone = op == "delete" && entity == "work";
-        let document = if gone { None } else { work_document(&processes, &changed_work).await? };
-        changes.push(json!({
-            "seq": seq,
-            "entity": entity,
-            "id": row.try_get::<String, _>("entity_id").map_err(internal)?,
-            "workId": changed_work,
-            "op": op,
-            "at": row.try_get::<String, _>("at").map_err(internal)?,
-            "document": document,
-        }));
+        let (seq, change) = change_json(processes, row).await?;
+        changes.push(change);
         next = seq;
     }
-    Ok(Json(json!({"dataset": id, "changes": changes, "next": next, "more": more})).into_response())
+    Ok((changes, next, more))
+}
+
+/// Rows of the change log a collection's page looks through at most: a page of a collection that matches little
+/// of the store ends early (`more`) rather than scanning the whole log at once; the cursor still moves past what
+/// was looked at, so the next page starts there.
+const COLLECTION_SCAN: i64 = 5_000;
+
+/// The changes of the works in collection `definition` after `after`. Membership is decided when the page is
+/// read, by the offer definition's selector (a work whose rights window changes so that it enters the collection
+/// appears with that change); a deleted work's membership can no longer be checked, so its deletion is reported
+/// to every collection feed.
+async fn collection_changes(
+    processes: &Processes,
+    definition: &str,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64, bool), DataError> {
+    let rows = sqlx::query(
+        "SELECT seq, entity, entity_id, work_id, op, at FROM media_changes WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(COLLECTION_SCAN + 1)
+    .fetch_all(processes.pool())
+    .await
+    .map_err(internal)?;
+    let mut scanned_all = rows.len() as i64 <= COLLECTION_SCAN;
+    let mut membership: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut changes = Vec::new();
+    let mut next = after;
+    for row in rows.iter().take(COLLECTION_SCAN as usize) {
+        if changes.len() as i64 == limit {
+            scanned_all = false;
+            break;
+        }
+        let work_id: String = row.try_get("work_id").map_err(internal)?;
+        let deleted_work = row.try_get::<String, _>("op").map_err(internal)? == "delete"
+            && row.try_get::<String, _>("entity").map_err(internal)? == "work";
+        let member = match membership.get(&work_id) {
+            Some(known) => *known,
+            None => {
+                let known = in_collection(processes, definition, &work_id).await?;
+                membership.insert(work_id.clone(), known);
+                known
+            }
+        };
+        if member || deleted_work {
+            let (_, change) = change_json(processes, row).await?;
+            changes.push(change);
+        }
+        next = row.try_get("seq").map_err(internal)?;
+    }
+    Ok((changes, next, !scanned_all))
+}
+
+/// Whether work `work_id` is offered under offer definition `definition` now.
+async fn in_collection(processes: &Processes, definition: &str, work_id: &str) -> Result<bool, DataError> {
+    let dataset = ids::work_dataset_id(work_id);
+    let entry = processes.inner.catalog.dataset(&dataset).await.map_err(internal)?;
+    let offer = ids::definition_offer_id(definition, &dataset);
+    Ok(entry.is_some_and(|e| e.offers.iter().any(|o| o.get("@id").and_then(Value::as_str) == Some(offer.as_str()))))
 }
 
 /// The work's document as the dataset endpoint serves it (`None`: no longer offered).
