@@ -349,6 +349,20 @@ async fn deliveries_are_verified_receipted_checked_and_accepted_into_the_catalog
     assert_eq!(changes_after, changes_before + 1, "the feed carries the new subtitle version");
     lab.wait_for(&at_lab, "ACCEPTED at the lab", |o| o["state"] == "ACCEPTED").await;
 
+    // The audit trail holds every order event and the receipt, and verifies intact.
+    let kinds: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT kind, COUNT(*) FROM audit_log WHERE kind IN ('exchange.event', 'delivery.receipt') GROUP BY kind \
+         ORDER BY kind",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let log_length = accepted["log"].as_array().unwrap().len() as i64;
+    assert_eq!(kinds, [("delivery.receipt".to_string(), 2), ("exchange.event".to_string(), log_length)]);
+    let verified =
+        crate::support::passerelle(&["audit", "verify", "--config", &distributor.folder.config()], &[]).await;
+    assert_eq!(verified.code(), Some(0), "{}\n{}", verified.stdout, verified.stderr);
+
     // The operator console shows the same order: the timeline, the refused delivery naming the file, the
     // receipt, the QC report with its finding located by timecode; the contract links to it; bad input is a 4xx.
     let console = crate::console::Console::login(&distributor).await;

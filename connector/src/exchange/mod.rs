@@ -41,6 +41,7 @@ mod protocol;
 mod qc;
 mod receipt;
 mod records;
+mod trail;
 
 pub mod client;
 
@@ -310,6 +311,7 @@ impl Orders {
         if let passerelle_exchange::Applied::New(_) = applied {
             let entry = log.entries().last().cloned().ok_or(ApplyError::NotFound)?;
             records::insert_event(tx, key, &entry, delivery, now_ms()).await?;
+            trail::record(&self.processes.inner.journal, tx, key, &order.order_id, order.side, &entry).await?;
             deliveries::on_applied(tx, &order, &entry, &log).await?;
             let name = webhook_event(&order, &entry);
             let data = json!({"id": order.id, "orderId": order.order_id, "side": order.side, "seq": entry.seq,
@@ -415,6 +417,8 @@ impl Orders {
             records::insert_order(&mut tx, &row).await?;
             // The lab holds event 1 already: it was delivered by the call that placed the order.
             records::insert_event(&mut tx, &key, &log.entries()[0], Delivery::Sent, now_ms()).await?;
+            let journal = &self.processes.inner.journal;
+            trail::record(journal, &mut tx, &key, &row.order_id, Party::Distributor, &log.entries()[0]).await?;
             tx.commit().await?;
         }
         self.view(&key).await

@@ -267,6 +267,10 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
     records::insert_event(&mut tx, &row.id, &log.entries()[0], Delivery::Received, now_ms())
         .await
         .map_err(|e| internal(e).into_response())?;
+    let journal = &orders.processes.inner.journal;
+    super::trail::record(journal, &mut tx, &row.id, &row.order_id, Party::Lab, &log.entries()[0])
+        .await
+        .map_err(|e| internal(e).into_response())?;
     let data = json!({"id": row.id, "orderId": row.order_id, "side": row.side, "seq": 1, "type": "OrderPlaced",
         "sender": Party::Distributor, "state": applied.state()});
     crate::webhooks::emit(
