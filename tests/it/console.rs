@@ -68,10 +68,14 @@ pub fn csrf_in(html: &str) -> String {
 
 impl Console {
     pub async fn login(node: &Node) -> Console {
+        Console::login_at(&node.management, &node.folder.api_key()).await
+    }
+
+    /// Logs in to the console of the management listener at `base` with `key` (a connector's or the catalogue's).
+    pub async fn login_at(base: &str, key: &str) -> Console {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder().redirect(Policy::none()).build().expect("client");
-        let base = node.management.clone();
-        let key = node.folder.api_key();
+        let (base, key) = (base.to_string(), key.to_string());
 
         let unauthenticated = http.get(format!("{base}/console/contracts")).send().await.expect("console");
         assert_eq!(unauthenticated.status(), 303);

@@ -269,6 +269,21 @@ async fn three_connectors_are_crawled_searched_negotiated_from_and_a_revoked_one
     assert_eq!(cli.code(), Some(0), "{}", cli.stderr);
     assert!(cli.stdout.contains("Nordlys") && cli.stdout.contains(&broadcaster.did), "{}", cli.stdout);
 
+    // The catalogue's console (same login as a connector's, the admin key): participants with their crawl
+    // status, and the search; a bad search parameter is a 400 page.
+    let console = crate::console::Console::login_at(&catalogue.management, &catalogue.api_key).await;
+    let participants = console.page("/console").await;
+    for member in [&distributor, &producer, &broadcaster] {
+        assert!(participants.contains(&member.did), "{participants}");
+    }
+    assert!(participants.contains("every last crawl succeeded"), "{participants}");
+    let found = console.page("/console/search?q=nordlys").await;
+    assert!(found.contains("Nordlys") && found.contains(&broadcaster.did), "{found}");
+    assert_eq!(console.get("/console/search?limit=lots").await.0, 400);
+    assert_eq!(console.get("/console/nowhere").await.0, 404);
+    let (status, _) = catalogue.admin(Method::GET, "/members").await;
+    assert_eq!(status, 200, "the admin API keeps its X-Api-Key");
+
     // Negotiating from the hit: its address, dataset and offer are what the negotiation route takes.
     let start = json!({"counterPartyAddress": hit["providerAddress"], "datasetId": hit["datasetId"],
         "offerId": hit["offerIds"][0]});

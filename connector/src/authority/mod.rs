@@ -181,6 +181,11 @@ impl AuthorityService {
             .layer(middleware::from_fn(crate::server::log_request))
     }
 
+    /// The admin API key (for the catalogue's console login).
+    pub fn api_key(&self) -> &ApiKey {
+        &self.api_key
+    }
+
     /// Member administration, behind the admin API key.
     pub fn management_router(&self) -> Router {
         admin_routes(self.authority.clone())

@@ -235,11 +235,18 @@ impl CatalogueService {
             .layer(middleware::from_fn(crate::server::log_request))
     }
 
-    /// The authority's member administration (API key), followed by the catalogue.
+    /// The authority's member administration (API key), followed by the catalogue, and the console (`/console`).
     pub fn management_router(&self) -> Router {
+        let console = crate::console::service::CatalogueConsole::new(
+            self.catalogue.clone(),
+            self.authority.api_key().clone(),
+            self.identity.did().to_string(),
+        );
         self.authority
             .management_router()
             .layer(middleware::from_fn_with_state(self.catalogue.clone(), hooks::follow_members))
+            // The console logs in with the same key, by form and session rather than X-Api-Key.
+            .nest(crate::console::BASE, crate::console::service::router(console))
     }
 
     /// Binds both listeners (addresses from `authority.toml` and its environment overrides).

@@ -53,6 +53,18 @@ fn head(title: &str) -> Markup {
 
 /// A page of the logged-in console.
 pub(crate) fn page(section: Section, session: &Session, participant: &str, title: &str, body: Markup) -> Response {
+    let nav: Vec<(bool, &str, &str)> = NAV.iter().map(|(s, path, label)| (*s == section, *path, *label)).collect();
+    frame(&nav, session, participant, title, body)
+}
+
+/// The page frame around `body`, with navigation entries `(active, path under the console, label)`.
+pub(crate) fn frame(
+    nav: &[(bool, &str, &str)],
+    session: &Session,
+    participant: &str,
+    title: &str,
+    body: Markup,
+) -> Response {
     let markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -68,9 +80,9 @@ pub(crate) fn page(section: Section, session: &Session, participant: &str, title
                 }
                 nav {
                     ul {
-                        @for (s, path, label) in NAV {
+                        @for (active, path, label) in nav {
                             li {
-                                a href={ (BASE) (path) } class=[(s == section).then_some("active")] { (label) }
+                                a href={ (BASE) (path) } class=[active.then_some("active")] { (label) }
                             }
                         }
                     }
@@ -86,7 +98,7 @@ pub(crate) fn page(section: Section, session: &Session, participant: &str, title
 }
 
 /// The login page (no navigation: nothing is shown before login).
-pub(crate) fn login(token: &str, problem: Option<&str>) -> Markup {
+pub(crate) fn login(token: &str, problem: Option<&str>, key_hint: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -101,7 +113,7 @@ pub(crate) fn login(token: &str, problem: Option<&str>) -> Markup {
                         input type="hidden" name="csrf" value=(token);
                         label for="api_key" { "Management API key" }
                         input #api_key type="password" name="api_key" autocomplete="off" required autofocus;
-                        p.hint { "The key is in the file named by " code { "management.api_key_file" } "." }
+                        p.hint { "The key is in the file named by " code { (key_hint) } "." }
                         button type="submit" { "Log in" }
                     }
                 }

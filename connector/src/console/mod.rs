@@ -27,6 +27,7 @@ mod orders;
 mod overview;
 mod processes;
 mod queries;
+pub mod service;
 mod session;
 
 use std::sync::{Arc, Mutex};
@@ -62,13 +63,37 @@ pub struct ConsoleState {
     inner: Arc<Inner>,
 }
 
+/// What opens a console: the key typed at login, the sessions it opened, and where the key is kept (shown on the
+/// login page). The connector's console and the catalogue service's share it.
+pub(crate) struct Gate {
+    api_key: ApiKey,
+    sessions: Sessions,
+    key_hint: &'static str,
+}
+
+impl Gate {
+    pub(crate) fn new(api_key: ApiKey, key_hint: &'static str) -> Gate {
+        Gate { api_key, sessions: Sessions::new(SESSION_LIFETIME), key_hint }
+    }
+}
+
+/// A console's state: what its login, logout and session check need.
+pub(crate) trait Gated: Clone + Send + Sync + 'static {
+    fn gate(&self) -> &Gate;
+}
+
+impl Gated for ConsoleState {
+    fn gate(&self) -> &Gate {
+        &self.inner.gate
+    }
+}
+
 struct Inner {
     store: Store,
     processes: Processes,
     /// Subtitle orders, read through the same view the API gives.
     orders: crate::exchange::Orders,
-    api_key: ApiKey,
-    sessions: Sessions,
+    gate: Gate,
     /// The keys that may sign audit checkpoints (this connector's published keys).
     keys: Box<dyn KeyResolver + Send + Sync>,
     /// The last audit verification, and whether one is running ([`audit`]).
@@ -89,8 +114,7 @@ impl ConsoleState {
                 store,
                 orders: crate::exchange::Orders::new(processes.clone()),
                 processes,
-                api_key,
-                sessions: Sessions::new(SESSION_LIFETIME),
+                gate: Gate::new(api_key, "management.api_key_file"),
                 keys: Box::new(keys),
                 verification: Mutex::new(audit::VerificationState::default()),
             }),
@@ -134,11 +158,16 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/audit/verify", post(audit::verify))
         .route("/orders", get(orders::list))
         .route("/orders/{id}", get(orders::detail))
-        .route("/logout", post(logout))
+        .route("/logout", post(logout::<ConsoleState>))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), require_session));
+        .layer(middleware::from_fn_with_state(state.clone(), require_session::<ConsoleState>));
+    gated(protected, state)
+}
+
+/// `protected` behind the login, with the login page, the stylesheet and the security headers.
+pub(crate) fn gated<S: Gated>(protected: Router<S>, state: S) -> Router {
     Router::new()
-        .route("/login", get(login_form).post(login))
+        .route("/login", get(login_form::<S>).post(login::<S>))
         .route("/style.css", get(stylesheet))
         .merge(protected)
         .method_not_allowed_fallback(method_not_allowed)
@@ -148,8 +177,8 @@ pub fn router(state: ConsoleState) -> Router {
 
 /// Lets requests with a live session through (the session in the request's extensions); sends
 /// everyone else to the login page.
-async fn require_session(State(state): State<ConsoleState>, mut request: Request, next: Next) -> Response {
-    let session = cookie(request.headers(), SESSION_COOKIE).and_then(|id| state.inner.sessions.get(&id));
+pub(crate) async fn require_session<S: Gated>(State(state): State<S>, mut request: Request, next: Next) -> Response {
+    let session = cookie(request.headers(), SESSION_COOKIE).and_then(|id| state.gate().sessions.get(&id));
     match session {
         Some(session) => {
             request.extensions_mut().insert(session);
@@ -207,19 +236,19 @@ async fn stylesheet() -> Response {
 
 /// The login form. Sets a fresh login token both as a short-lived cookie and in the form, so a
 /// form posted from another site (which can set neither) is refused.
-async fn login_form(State(state): State<ConsoleState>, request: Request) -> Response {
-    let logged_in = cookie(request.headers(), SESSION_COOKIE).and_then(|id| state.inner.sessions.get(&id));
+async fn login_form<S: Gated>(State(state): State<S>, request: Request) -> Response {
+    let logged_in = cookie(request.headers(), SESSION_COOKIE).and_then(|id| state.gate().sessions.get(&id));
     if logged_in.is_some() {
         return see_other(BASE);
     }
-    login_page(StatusCode::OK, None)
+    login_page(StatusCode::OK, None, state.gate().key_hint)
 }
 
-fn login_page(status: StatusCode, problem: Option<&str>) -> Response {
+fn login_page(status: StatusCode, problem: Option<&str>, key_hint: &str) -> Response {
     let Some(token) = random_token() else {
         return PageError::Unavailable.into_response();
     };
-    let page = layout::login(&token, problem);
+    let page = layout::login(&token, problem, key_hint);
     let response = layout::html(status, page);
     with_cookie(response, &set_cookie(LOGIN_COOKIE, &token, &format!("{BASE}/login"), LOGIN_FORM_LIFETIME))
 }
@@ -232,7 +261,8 @@ struct LoginForm {
     api_key: String,
 }
 
-async fn login(State(state): State<ConsoleState>, request: Request) -> Response {
+async fn login<S: Gated>(State(state): State<S>, request: Request) -> Response {
+    let hint = state.gate().key_hint;
     let form_cookie = cookie(request.headers(), LOGIN_COOKIE).unwrap_or_default();
     let body = match axum::body::to_bytes(request.into_body(), 64 * 1024).await {
         Ok(body) => body,
@@ -240,19 +270,20 @@ async fn login(State(state): State<ConsoleState>, request: Request) -> Response 
     };
     // The key is never logged or echoed: a parse failure reports nothing of the body.
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
-        return login_page(StatusCode::BAD_REQUEST, Some("The form could not be read; please try again."));
+        return login_page(StatusCode::BAD_REQUEST, Some("The form could not be read; please try again."), hint);
     };
     if !tokens_match(&form_cookie, &form.csrf) {
         return login_page(
             StatusCode::FORBIDDEN,
             Some("This login form has expired or was not sent from this console; please try again."),
+            hint,
         );
     }
-    if !state.inner.api_key.matches(form.api_key.trim()) {
+    if !state.gate().api_key.matches(form.api_key.trim()) {
         tracing::info!("console: login refused (wrong API key)");
-        return login_page(StatusCode::UNAUTHORIZED, Some("That is not this connector's management API key."));
+        return login_page(StatusCode::UNAUTHORIZED, Some("That is not this service's API key."), hint);
     }
-    let Some((id, _)) = state.inner.sessions.create() else {
+    let Some((id, _)) = state.gate().sessions.create() else {
         return PageError::Unavailable.into_response();
     };
     tracing::info!("console: operator logged in");
@@ -273,21 +304,21 @@ fn check_csrf(session: &Session, body: &Bytes) -> Result<(), PageError> {
     if tokens_match(&session.csrf, &form.csrf) { Ok(()) } else { Err(PageError::Forbidden) }
 }
 
-async fn logout(
-    State(state): State<ConsoleState>,
+async fn logout<S: Gated>(
+    State(state): State<S>,
     axum::Extension(session): axum::Extension<Session>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
     check_csrf(&session, &body)?;
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        state.inner.sessions.remove(&id);
+        state.gate().sessions.remove(&id);
     }
     tracing::info!("console: operator logged out");
     Ok(with_cookie(see_other(&format!("{BASE}/login")), &clear_cookie(SESSION_COOKIE, BASE)))
 }
 
-async fn not_found() -> PageError {
+pub(crate) async fn not_found() -> PageError {
     PageError::NotFound { kind: "page", id: None }
 }
 
