@@ -153,18 +153,7 @@ async fn a_collection_feed_carries_only_its_works_changes() {
     assert_eq!(status, 201, "{body:#}");
 
     let collection = passerelle_connector::catalog::ids::collection_dataset_id("one-title");
-    let request =
-        json!({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"});
-    let catalog: Value = provider
-        .http
-        .post(format!("{}/dsp/2025-1/catalog/request?limit=1000", provider.protocol()))
-        .json(&request)
-        .send()
-        .await
-        .expect("catalog")
-        .json()
-        .await
-        .expect("catalog JSON");
+    let catalog = crate::negotiation_support::dsp_catalog(&provider).await;
     let dataset = catalog["dataset"]
         .as_array()
         .into_iter()

@@ -223,11 +223,11 @@ pub async fn provider() -> Node {
     node
 }
 
-/// A work dataset of `provider`'s catalog and its offer from definition `definition`.
-pub async fn catalog_offer(provider: &Node, definition: &str) -> (String, String) {
+/// `provider`'s whole DSP catalog (anonymous: DCP is off in these nodes).
+pub async fn dsp_catalog(provider: &Node) -> Value {
     let request =
         json!({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"});
-    let catalog: Value = provider
+    provider
         .http
         .post(format!("{}/dsp/2025-1/catalog/request?limit=1000", provider.protocol()))
         .json(&request)
@@ -236,7 +236,12 @@ pub async fn catalog_offer(provider: &Node, definition: &str) -> (String, String
         .expect("catalog")
         .json()
         .await
-        .expect("catalog JSON");
+        .expect("catalog JSON")
+}
+
+/// A work dataset of `provider`'s catalog and its offer from definition `definition`.
+pub async fn catalog_offer(provider: &Node, definition: &str) -> (String, String) {
+    let catalog = dsp_catalog(provider).await;
     let prefix = format!("urn:passerelle:offer:{definition}:work:");
     for dataset in catalog["dataset"].as_array().into_iter().flatten() {
         for offer in dataset["hasPolicy"].as_array().into_iter().flatten() {

@@ -359,7 +359,9 @@ impl Orders {
                 expected_seq: None,
             });
         };
-        if let Some(existing) = records::find_distributor_order(self.pool(), &transfer.agreement_id, &order.id).await? {
+        if let Some(existing) =
+            records::find_order(self.pool(), Party::Distributor, &transfer.agreement_id, &order.id).await?
+        {
             return Err(OrderError::Conflict {
                 message: format!(
                     "order `{}` was already placed under this agreement (here as `{}`): give a new order id",

@@ -217,8 +217,9 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
 
     let _writer = orders.processes.inner.write.lock().await;
     let mut tx = orders.pool().begin().await.map_err(|e| internal(e).into_response())?;
-    if let Some(existing) =
-        records::find_lab_order(&mut *tx, &agreement.id, &order.id).await.map_err(|e| internal(e).into_response())?
+    if let Some(existing) = records::find_order(&mut *tx, Party::Lab, &agreement.id, &order.id)
+        .await
+        .map_err(|e| internal(e).into_response())?
     {
         let rows = records::events(&mut *tx, &existing.id).await.map_err(|e| internal(e).into_response())?;
         let mut log = records::rebuild(&rows).map_err(|e| internal(e).into_response())?;
@@ -290,7 +291,7 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
 /// The lab's order `order_id` under the token's agreement.
 async fn lab_order(orders: &Orders, headers: &HeaderMap, order_id: &str) -> Result<(OrderRow, Grant), Response> {
     let grant = dataplane::grant(&orders.processes, headers).await.map_err(IntoResponse::into_response)?;
-    let order = records::find_lab_order(orders.pool(), &grant.agreement_id, order_id)
+    let order = records::find_order(orders.pool(), Party::Lab, &grant.agreement_id, order_id)
         .await
         .map_err(|e| internal(e).into_response())?
         .ok_or_else(|| {

@@ -116,27 +116,16 @@ pub(crate) async fn load_order(
     row.as_ref().map(order_from_row).transpose()
 }
 
-/// The lab's order placed under `agreement_id` with the distributor's reference `order_id`.
-pub(crate) async fn find_lab_order(
+/// Our order with the distributor's reference `order_id` under `agreement_id`, we being `side` (a lab knows an
+/// order by that pair; a distributor refuses to place the same reference twice).
+pub(crate) async fn find_order(
     executor: impl sqlx::Executor<'_, Database = Sqlite>,
+    side: Party,
     agreement_id: &str,
     order_id: &str,
 ) -> Result<Option<OrderRow>, RecordError> {
-    let row = sqlx::query("SELECT * FROM orders WHERE side = 'lab' AND agreement_id = ? AND order_id = ?")
-        .bind(agreement_id)
-        .bind(order_id)
-        .fetch_optional(executor)
-        .await?;
-    row.as_ref().map(order_from_row).transpose()
-}
-
-/// The distributor's order with reference `order_id` under `agreement_id`.
-pub(crate) async fn find_distributor_order(
-    executor: impl sqlx::Executor<'_, Database = Sqlite>,
-    agreement_id: &str,
-    order_id: &str,
-) -> Result<Option<OrderRow>, RecordError> {
-    let row = sqlx::query("SELECT * FROM orders WHERE side = 'distributor' AND agreement_id = ? AND order_id = ?")
+    let row = sqlx::query("SELECT * FROM orders WHERE side = ? AND agreement_id = ? AND order_id = ?")
+        .bind(party_str(side))
         .bind(agreement_id)
         .bind(order_id)
         .fetch_optional(executor)
@@ -156,16 +145,12 @@ pub(crate) async fn count_lab_orders(
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
+/// Every order, newest first, with its derived state.
 pub(crate) async fn list_orders(
     executor: impl sqlx::Executor<'_, Database = Sqlite>,
 ) -> Result<Vec<(OrderRow, String)>, RecordError> {
     let rows = sqlx::query("SELECT * FROM orders ORDER BY created_at DESC, id").fetch_all(executor).await?;
-    rows.iter()
-        .map(|row| {
-            let state: String = row.try_get("state")?;
-            Ok((order_from_row(row)?, state))
-        })
-        .collect()
+    with_states(&rows)
 }
 
 /// The orders placed under agreement `agreement_id` (either side), oldest first, with their derived state.
@@ -177,6 +162,10 @@ pub(crate) async fn orders_under(
         .bind(agreement_id)
         .fetch_all(executor)
         .await?;
+    with_states(&rows)
+}
+
+fn with_states(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<(OrderRow, String)>, RecordError> {
     rows.iter()
         .map(|row| {
             let state: String = row.try_get("state")?;
