@@ -746,14 +746,12 @@ pub(crate) async fn add_track(
     };
     let manifest = DeliveryManifest::from_json(&delivery.manifest)
         .map_err(|e| RecordError::Corrupt(format!("manifest of delivery {}: {e}", delivery.seq)))?;
-    let version =
-        records::ordered_version(conn, placed.version.eidr.as_deref(), placed.version.isan.as_deref()).await?;
-    let Some((version_id, doc)) = version else {
+    let (eidr, isan) = (placed.version.eidr.as_deref(), placed.version.isan.as_deref());
+    let version = crate::store::Store::version_by_identifier_in(conn, eidr, isan).await?;
+    let Some(mut version) = version else {
         tracing::warn!(order = %order.order_id, "the ordered version is not in this store: no subtitle track added");
         return Ok(());
     };
-    let mut version: passerelle_media::Version =
-        serde_json::from_str(&doc).map_err(|e| RecordError::Corrupt(format!("version `{version_id}`: {e}")))?;
     let language = placed.language().map_err(|e| RecordError::Corrupt(format!("order language: {e}")))?;
     let subtitle_files = qc::subtitle_files(&manifest);
     for entry in manifest.files.iter().filter(|f| subtitle_files.contains(&f.path)) {
@@ -780,9 +778,10 @@ pub(crate) async fn add_track(
         version.subtitles.retain(|t| t.id != track.id);
         version.subtitles.push(track);
     }
-    let doc = serde_json::to_string(&version).map_err(|e| RecordError::Corrupt(e.to_string()))?;
-    records::update_version(conn, &version_id, &doc).await?;
-    tracing::info!(order = %order.order_id, version = %version_id, "subtitle track added to the version");
+    // The store's own write: its columns and revision stay as an import would leave them, and the feed's
+    // triggers record the change.
+    crate::store::Store::put_version_in(conn, &version).await?;
+    tracing::info!(order = %order.order_id, version = %version.id, "subtitle track added to the version");
     Ok(())
 }
 

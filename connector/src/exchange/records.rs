@@ -76,6 +76,9 @@ pub(crate) enum RecordError {
     Sql(#[from] sqlx::Error),
     #[error("stored order data is unreadable ({0}); the database was changed outside Passerelle")]
     Corrupt(String),
+    /// The media store's own read or write (the ordered Version).
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 pub(crate) fn party_str(party: Party) -> &'static str {
@@ -608,41 +611,6 @@ pub(crate) async fn set_qc(
         .bind(now_text())
         .bind(order_key)
         .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The stored Version the order names (by EIDR edit id, or by ISAN), with its revision.
-pub(crate) async fn ordered_version(
-    conn: &mut SqliteConnection,
-    eidr: Option<&str>,
-    isan: Option<&str>,
-) -> Result<Option<(String, String)>, RecordError> {
-    let row = match (eidr, isan) {
-        (Some(eidr), _) => {
-            sqlx::query("SELECT id, doc FROM versions WHERE eidr = ? ORDER BY id LIMIT 1")
-                .bind(eidr)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        (None, Some(isan)) => {
-            sqlx::query("SELECT id, doc FROM versions WHERE json_extract(doc, '$.isan') = ? ORDER BY id LIMIT 1")
-                .bind(isan)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
-        (None, None) => None,
-    };
-    row.map(|row| Ok((row.try_get("id")?, row.try_get("doc")?))).transpose()
-}
-
-/// Writes a Version's new document as its next revision (the feed's triggers record the change).
-pub(crate) async fn update_version(conn: &mut SqliteConnection, id: &str, doc: &str) -> Result<(), RecordError> {
-    sqlx::query("UPDATE versions SET doc = ?, revision = revision + 1, updated_at = ? WHERE id = ?")
-        .bind(doc)
-        .bind(now_text())
-        .bind(id)
         .execute(conn)
         .await?;
     Ok(())

@@ -1,7 +1,7 @@
 //! Works, versions and rights windows.
 
 use passerelle_media::{Eidr, RightsWindow, Version, Work, WorkKind};
-use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
 use super::upsert::{Cell, Table, upsert};
@@ -244,6 +244,36 @@ impl Store {
             single(upsert(&mut tx, &VERSIONS, vec![version_row(version)?], &now_text(), "writing a version").await?);
         tx.commit().await.map_err(db("committing a version"))?;
         Ok(w)
+    }
+
+    /// The Version whose EIDR edit id (or, without one, whose ISAN) is given, in the caller's transaction.
+    pub(crate) async fn version_by_identifier_in(
+        conn: &mut SqliteConnection,
+        eidr: Option<&str>,
+        isan: Option<&str>,
+    ) -> Result<Option<Version>, StoreError> {
+        let row: Option<(String, String)> = match (eidr, isan) {
+            (Some(eidr), _) => sqlx::query_as("SELECT id, doc FROM versions WHERE eidr = ?1 ORDER BY id LIMIT 1")
+                .bind(eidr)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db("reading a version"))?,
+            (None, Some(isan)) => sqlx::query_as(
+                "SELECT id, doc FROM versions WHERE json_extract(doc, '$.isan') = ?1 ORDER BY id LIMIT 1",
+            )
+            .bind(isan)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db("reading a version"))?,
+            (None, None) => None,
+        };
+        row.map(|(id, doc)| from_doc("version", &id, &doc)).transpose()
+    }
+
+    /// Creates or replaces a version in the caller's transaction (another module's change that must commit with
+    /// it, e.g. an accepted subtitle delivery); the revision grows only on a real change, as for imports.
+    pub(crate) async fn put_version_in(conn: &mut SqliteConnection, version: &Version) -> Result<Written, StoreError> {
+        Ok(single(upsert(conn, &VERSIONS, vec![version_row(version)?], &now_text(), "writing a version").await?))
     }
 
     /// Creates a version; [`StoreError::Conflict`] if the id is taken (under any work).

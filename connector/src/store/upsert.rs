@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, SqliteConnection};
 
 use super::{Counts, StoreError, db};
 
@@ -50,9 +50,9 @@ fn statement(table: &Table, rows: usize) -> String {
     )
 }
 
-/// Upserts `rows` (each with one cell per column, in order) inside `tx`.
+/// Upserts `rows` (each with one cell per column, in order) on `conn` (the caller's transaction).
 pub(super) async fn upsert(
-    tx: &mut Transaction<'static, Sqlite>,
+    conn: &mut SqliteConnection,
     table: &Table,
     rows: Vec<Vec<Cell>>,
     now: &str,
@@ -72,7 +72,7 @@ pub(super) async fn upsert(
                 Cell::Int(v) => query.bind(v),
             };
         }
-        let revisions = query.fetch_all(&mut **tx).await.map_err(db(context))?;
+        let revisions = query.fetch_all(&mut *conn).await.map_err(db(context))?;
         let inserted = revisions.iter().filter(|r| **r == 1).count();
         counts.inserted += inserted;
         counts.updated += revisions.len() - inserted;
