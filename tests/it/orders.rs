@@ -17,17 +17,25 @@ async fn lab() -> Node {
     let import = lab.folder.import(&[sample("movielabs-mddf_MEC_movie_Counselor.xml")], true).await;
     assert_eq!(import.code(), Some(0), "{}\n{}", import.stdout, import.stderr);
     lab.start().await;
-    let policy = json!({"@id": "urn:lab:subtitling", "@type": "Offer", "permission": [{"action": "use", "constraint": [
-        {"leftOperand": "count", "operator": "lteq", "rightOperand": 2},
-        {"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es", "fr"]}
-    ]}]});
+    offer_subtitling(&lab, &[]).await;
+    lab
+}
+
+/// Offers the running `lab`'s movies as its subtitling service: at most two orders, Spanish or French, and `more`.
+pub(crate) async fn offer_subtitling(lab: &Node, more: &[Value]) {
+    let mut constraints = vec![
+        json!({"leftOperand": "count", "operator": "lteq", "rightOperand": 2}),
+        json!({"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es", "fr"]}),
+    ];
+    constraints.extend(more.iter().cloned());
+    let policy = json!({"@id": "urn:lab:subtitling", "@type": "Offer",
+        "permission": [{"action": "use", "constraint": constraints}]});
     let (status, body) = lab.api(Method::POST, "/api/v1/policies", Some(&policy)).await;
     assert_eq!(status, 201, "{body:#}");
     let definition = json!({"id": "subtitling", "title": "Subtitling", "selector": {"kinds": ["movie"]},
         "policy_id": "urn:lab:subtitling"});
     let (status, body) = lab.api(Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
     assert_eq!(status, 201, "{body:#}");
-    lab
 }
 
 /// A distributor holding a FINALIZED agreement on the lab's service and a STARTED pull transfer under it:
@@ -35,8 +43,14 @@ async fn lab() -> Node {
 async fn distributor_of(lab: &Node) -> (Node, String) {
     let mut distributor = Node::new("distributor", &["--no-default-offer"]).await;
     distributor.start().await;
+    let transfer = contract_service(&distributor, lab).await;
+    (distributor, transfer)
+}
+
+/// The running `distributor` negotiates the lab's service to FINALIZED and starts a pull transfer under it; its pid.
+pub(crate) async fn contract_service(distributor: &Node, lab: &Node) -> String {
     let (dataset_id, offer_id) = catalog_offer(lab, "subtitling").await;
-    let pid = negotiate(&distributor, lab, &dataset_id, &offer_id).await;
+    let pid = negotiate(distributor, lab, &dataset_id, &offer_id).await;
     let done = distributor
         .wait_for(&format!("/api/v1/negotiations/{pid}"), "the service agreement", |n| {
             matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))
@@ -44,9 +58,9 @@ async fn distributor_of(lab: &Node) -> (Node, String) {
         .await;
     assert_eq!(done["state"], "FINALIZED", "the count and language wait for the orders: {done:#}");
     let agreement_id = done["agreement_id"].as_str().expect("agreement id").to_string();
-    let (transfer, _) = start_transfer(&distributor, lab, &agreement_id, "HttpData-PULL").await;
-    transfer_in(&distributor, &transfer, "STARTED").await;
-    (distributor, transfer)
+    let (transfer, _) = start_transfer(distributor, lab, &agreement_id, "HttpData-PULL").await;
+    transfer_in(distributor, &transfer, "STARTED").await;
+    transfer
 }
 
 fn order(id: &str, language: &str) -> Value {

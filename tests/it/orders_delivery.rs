@@ -12,8 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::negotiation::{start_transfer, transfer_in};
-use crate::negotiation_support::{Node, catalog_offer, negotiate, poll};
+use crate::negotiation_support::{Node, poll};
 use crate::support::sample;
 
 /// The participants' own tools (a mock: outside the product), hearing the webhook events of both connectors.
@@ -69,19 +68,7 @@ async fn lab(more: &[Value], mam: &str) -> Node {
     let import = lab.folder.import(&[sample("movielabs-mddf_MEC_movie_Counselor.xml")], true).await;
     assert_eq!(import.code(), Some(0), "{}\n{}", import.stdout, import.stderr);
     lab.start().await;
-    let mut constraints = vec![
-        json!({"leftOperand": "count", "operator": "lteq", "rightOperand": 2}),
-        json!({"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es", "fr"]}),
-    ];
-    constraints.extend(more.iter().cloned());
-    let policy = json!({"@id": "urn:lab:subtitling", "@type": "Offer",
-        "permission": [{"action": "use", "constraint": constraints}]});
-    let (status, body) = lab.api(Method::POST, "/api/v1/policies", Some(&policy)).await;
-    assert_eq!(status, 201, "{body:#}");
-    let definition = json!({"id": "subtitling", "title": "Subtitling", "selector": {"kinds": ["movie"]},
-        "policy_id": "urn:lab:subtitling"});
-    let (status, body) = lab.api(Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
-    assert_eq!(status, 201, "{body:#}");
+    crate::orders::offer_subtitling(&lab, more).await;
     lab
 }
 
@@ -93,17 +80,7 @@ async fn distributor_of(lab: &Node, mam: &str) -> (Node, String) {
     let import = distributor.folder.import(&[sample("movielabs-mddf_Avails_noErrors_v2.4.xml")], true).await;
     assert_eq!(import.code(), Some(0), "{}\n{}", import.stdout, import.stderr);
     distributor.start().await;
-    let (dataset_id, offer_id) = catalog_offer(lab, "subtitling").await;
-    let pid = negotiate(&distributor, lab, &dataset_id, &offer_id).await;
-    let done = distributor
-        .wait_for(&format!("/api/v1/negotiations/{pid}"), "the service agreement", |n| {
-            matches!(n["state"].as_str(), Some("FINALIZED" | "TERMINATED"))
-        })
-        .await;
-    assert_eq!(done["state"], "FINALIZED", "{done:#}");
-    let agreement_id = done["agreement_id"].as_str().expect("agreement id").to_string();
-    let (transfer, _) = start_transfer(&distributor, lab, &agreement_id, "HttpData-PULL").await;
-    transfer_in(&distributor, &transfer, "STARTED").await;
+    let transfer = crate::orders::contract_service(&distributor, lab).await;
     (distributor, transfer)
 }
 
