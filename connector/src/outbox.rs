@@ -232,8 +232,14 @@ fn format_ms(ms: i64) -> String {
 }
 
 fn backoff_ms(attempts: i64) -> i64 {
+    doubling_backoff_ms(attempts, FIRST_BACKOFF_MS, MAX_BACKOFF_MS)
+}
+
+/// The wait after the `attempts`-th failed delivery: `first`, doubling, at most `max` (shared by every queue that
+/// retries: this outbox, order events, webhooks).
+pub(crate) fn doubling_backoff_ms(attempts: i64, first: i64, max: i64) -> i64 {
     let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-    (FIRST_BACKOFF_MS.saturating_mul(1_i64 << doublings)).min(MAX_BACKOFF_MS)
+    first.saturating_mul(1_i64 << doublings).min(max)
 }
 
 /// One due entry.

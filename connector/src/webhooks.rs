@@ -103,8 +103,7 @@ fn now_ms() -> i64 {
 }
 
 fn backoff_ms(attempts: i64) -> i64 {
-    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-    FIRST_BACKOFF_MS.saturating_mul(1_i64 << doublings).min(MAX_BACKOFF_MS)
+    crate::outbox::doubling_backoff_ms(attempts, FIRST_BACKOFF_MS, MAX_BACKOFF_MS)
 }
 
 /// Where and how events are sent.
