@@ -81,3 +81,51 @@ fn the_demo_plays_the_whole_story_and_stops_its_services() {
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"), "{again:?}");
 }
+
+/// `cargo run --example tamis` is the same demo: the example (built by `cargo test`, beside this test's binary)
+/// hands its arguments to `passerelle demo` and exits with its code. `PASSERELLE_EXE` gives it the binary under
+/// test, so that it does not run a second cargo.
+#[test]
+fn the_tamis_example_plays_the_demo() {
+    let deps = std::env::current_exe().expect("test binary path");
+    let example = deps
+        .parent()
+        .and_then(|d| d.parent())
+        .map(|profile| profile.join("examples").join(format!("tamis{}", std::env::consts::EXE_SUFFIX)))
+        .expect("target profile folder");
+    if !example.is_file() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {} is missing: the README's `cargo test --workspace` builds it",
+            example.display()
+        );
+        eprintln!("skipped: {} is not built (`cargo test --workspace` builds it)", example.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(&example)
+        .args(["--exit-when-done", "--dir"])
+        .arg(dir.path().join("space"))
+        .arg("--samples")
+        .arg(shared_dir().join("samples"))
+        .env("PASSERELLE_EXE", bin())
+        .env_remove("PASSERELLE_CONFIG")
+        .output()
+        .expect("the tamis example runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{stdout}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.lines().any(|l| l.starts_with("[13/13] ready")), "{stdout}");
+    assert!(stdout.contains("broadcaster's feed: change"), "{stdout}");
+
+    // A failing demo is the example's failure too: a folder in use is refused with exit code 1.
+    let refused = std::process::Command::new(&example)
+        .args(["--exit-when-done", "--dir"])
+        .arg(dir.path().join("space"))
+        .arg("--samples")
+        .arg(shared_dir().join("samples"))
+        .env("PASSERELLE_EXE", bin())
+        .output()
+        .expect("the tamis example runs");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not empty"), "{refused:?}");
+}
