@@ -278,15 +278,16 @@ async fn main() {
                 if n >= orders {
                     return trips;
                 }
-                trips.extend(drive(&distributor, &lab, &transfer, n).await);
+                trips.push(drive(&distributor, &lab, &transfer, n).await);
             }
         }));
     }
-    let mut trips = Vec::new();
+    let mut lives: Vec<[Duration; 4]> = Vec::new();
     for client in clients {
-        trips.extend(client.await.expect("client"));
+        lives.extend(client.await.expect("client"));
     }
     let wall = began.elapsed();
+    let mut trips: Vec<Duration> = lives.iter().flatten().copied().collect();
     trips.sort();
     let at = |q: f64| trips[((trips.len() as f64 * q) as usize).min(trips.len() - 1)];
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -302,6 +303,20 @@ async fn main() {
         ms(at(0.99)),
         ms(*trips.last().expect("trips")),
     );
+    // Which wait the tail comes from: each round trip on its own.
+    println!("\n| round trip | p50 | p99 | max |\n|---|---|---|---|");
+    let kinds = [
+        "quote seen by the distributor",
+        "confirmation seen by the lab",
+        "18 events seen by the distributor",
+        "acceptance seen by the lab",
+    ];
+    for (i, kind) in kinds.iter().enumerate() {
+        let mut one: Vec<Duration> = lives.iter().map(|life| life[i]).collect();
+        one.sort();
+        let q = |q: f64| ms(one[((one.len() as f64 * q) as usize).min(one.len() - 1)]);
+        println!("| {kind} | {:.1} ms | {:.1} ms | {:.1} ms |", q(0.5), q(0.99), ms(*one.last().expect("trips")));
+    }
     drop(distributor_node);
     drop(lab_node);
 }

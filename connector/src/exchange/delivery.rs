@@ -9,6 +9,7 @@
 //!   (conflict, illegal, policy) fails the event for good with the receiver's reason, and holds back the events
 //!   after it in that order (the receiver could not apply them anyway).
 //! - At start every pending event is due at once.
+//! - Orders are independent: the first undelivered event of each order goes out concurrently (up to [`BATCH`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use axum::http::header::AUTHORIZATION;
 use passerelle_exchange::Party;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 use super::records::{self, DueEvent};
 use super::{Orders, now_ms};
@@ -76,12 +78,23 @@ pub async fn run(orders: Orders, mut stop: watch::Receiver<bool>) {
         let mut delivered_any = false;
         match records::due(orders.pool(), now_ms(), BATCH).await {
             Ok(batch) => {
+                // A batch holds at most one event per order (the first one not yet delivered), so its events
+                // go out at once: order is kept within an order, and one slow peer or retry does not hold
+                // up the other orders.
+                let mut sending = JoinSet::new();
                 for event in batch {
-                    if *stop.borrow() {
+                    let orders = orders.clone();
+                    sending.spawn(async move { deliver(&orders, event).await });
+                    delivered_any = true;
+                }
+                let all_done = async { while sending.join_next().await.is_some() {} };
+                tokio::select! {
+                    () = all_done => {}
+                    _ = stop.changed() => {
+                        // Cut short: those events are still pending and are sent again after the next start.
+                        sending.abort_all();
                         return;
                     }
-                    deliver(&orders, event).await;
-                    delivered_any = true;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "order events: cannot read pending events"),
