@@ -214,16 +214,15 @@ async fn main() {
     let distributor =
         Api { http: http.clone(), base: distributor_node.management.clone(), key: distributor_node.key.clone() };
 
-    // The lab's service: a work for its offer, a policy allowing every order of the run, in Spanish.
-    let service = json!({"id": "subtitling-service", "kind": "other", "title": "Subtitling service"});
-    lab.ok(reqwest::Method::POST, "/api/v1/works", Some(&service)).await;
+    // The lab's service, under a policy allowing every order of the run, in Spanish.
     let policy = json!({"@id": "urn:lab:bench", "@type": "Offer", "permission": [{"action": "use", "constraint": [
         {"leftOperand": "count", "operator": "lteq", "rightOperand": orders},
         {"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es"]}]}]});
     lab.ok(reqwest::Method::POST, "/api/v1/policies", Some(&policy)).await;
-    let definition = json!({"id": "subtitling", "title": "Subtitling",
-        "selector": {"work_ids": ["subtitling-service"]}, "policy_id": "urn:lab:bench"});
-    lab.ok(reqwest::Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
+    let service = json!({"id": "subtitling", "title": "Subtitling", "languages": ["es"], "kinds": ["subtitles"],
+        "formats": ["srt"], "turnaround_days": 10, "price": {"currency": "EUR", "per_minute": "4.50"},
+        "policy_id": "urn:lab:bench"});
+    lab.ok(reqwest::Method::POST, "/api/v1/services", Some(&service)).await;
     let request =
         json!({"@context": ["https://w3id.org/dspace/2025/1/context.jsonld"], "@type": "CatalogRequestMessage"});
     let catalog: Value = http

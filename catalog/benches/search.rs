@@ -121,6 +121,7 @@ fn entry(i: usize, provider: &str, rng: &mut Rng) -> DatasetEntry {
         languages: vec![lang],
         offers: vec![offer],
         modified: None,
+        service_terms: None,
     }
 }
 

@@ -152,6 +152,7 @@ fn work_entry(provider: &str, work: Work, versions: Vec<Version>, windows: Vec<R
         keywords: vec![],
         offers,
         modified: Some(datetime!(2026-03-01 00:00 UTC)),
+        service_terms: None,
     }
 }
 
@@ -236,6 +237,7 @@ fn lab() -> Vec<DatasetEntry> {
         languages: vec![lang("fr"), lang("de"), lang("es")],
         offers: vec![offer],
         modified: None,
+        service_terms: None,
     }]
 }
 

@@ -39,6 +39,7 @@ pub mod offers;
 pub mod outbox;
 pub mod secrets;
 pub mod server;
+pub mod services;
 pub mod setup;
 pub mod store;
 pub mod tck;

@@ -18,6 +18,7 @@ mod negotiation_support;
 mod orders;
 mod orders_delivery;
 mod restart;
+mod services;
 mod support;
 mod tamis;
 mod tls;

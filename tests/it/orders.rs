@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::negotiation::{start_transfer, transfer_in};
-use crate::negotiation_support::{Node, catalog_offer, negotiate, poll};
+use crate::negotiation_support::{Node, negotiate, poll};
 use crate::support::sample;
 
 /// A lab with one imported work offered as a subtitling service: at most two orders, Spanish or French subtitles.
@@ -21,7 +21,8 @@ async fn lab() -> Node {
     lab
 }
 
-/// Offers the running `lab`'s movies as its subtitling service: at most two orders, Spanish or French, and `more`.
+/// Offers the running `lab`'s subtitling service (`service:subtitling`: Spanish or French; subtitles or SDH; SRT,
+/// WebVTT or IMSC) under a policy of at most two orders in Spanish or French, and `more`.
 pub(crate) async fn offer_subtitling(lab: &Node, more: &[Value]) {
     let mut constraints = vec![
         json!({"leftOperand": "count", "operator": "lteq", "rightOperand": 2}),
@@ -32,10 +33,31 @@ pub(crate) async fn offer_subtitling(lab: &Node, more: &[Value]) {
         "permission": [{"action": "use", "constraint": constraints}]});
     let (status, body) = lab.api(Method::POST, "/api/v1/policies", Some(&policy)).await;
     assert_eq!(status, 201, "{body:#}");
-    let definition = json!({"id": "subtitling", "title": "Subtitling", "selector": {"kinds": ["movie"]},
-        "policy_id": "urn:lab:subtitling"});
-    let (status, body) = lab.api(Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
+    let (status, body) = lab.api(Method::POST, "/api/v1/services", Some(&subtitling_service())).await;
     assert_eq!(status, 201, "{body:#}");
+}
+
+/// The lab's subtitling service as its operator writes it.
+pub(crate) fn subtitling_service() -> Value {
+    json!({"id": "subtitling", "title": "Subtitling", "languages": ["es", "fr"], "kinds": ["subtitles", "sdh"],
+        "formats": ["srt", "webvtt", "ttml-imsc1.1"], "turnaround_days": 10, "rush_turnaround_days": 3,
+        "price": {"currency": "EUR", "per_minute": "4.50", "minimum_charge": "150.00", "rush_surcharge_percent": 50},
+        "policy_id": "urn:lab:subtitling"})
+}
+
+/// The lab's service dataset in its DSP catalog, and the offer on it: `(dataset id, offer id)`.
+pub(crate) async fn service_offer(lab: &Node, service: &str) -> (String, String) {
+    let catalog = crate::negotiation_support::dsp_catalog(lab).await;
+    let dataset_id = format!("service:{service}");
+    let dataset = catalog["dataset"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["@id"] == dataset_id.as_str())
+        .unwrap_or_else(|| panic!("no `{dataset_id}` in the catalog: {catalog:#}"));
+    assert_eq!(dataset["datasetKind"], "ServiceDataset", "{dataset:#}");
+    let offer_id = dataset["hasPolicy"][0]["@id"].as_str().expect("the service's offer").to_string();
+    (dataset_id, offer_id)
 }
 
 /// A distributor holding a FINALIZED agreement on the lab's service and a STARTED pull transfer under it:
@@ -49,7 +71,7 @@ async fn distributor_of(lab: &Node) -> (Node, String) {
 
 /// The running `distributor` negotiates the lab's service to FINALIZED and starts a pull transfer under it; its pid.
 pub(crate) async fn contract_service(distributor: &Node, lab: &Node) -> String {
-    let (dataset_id, offer_id) = catalog_offer(lab, "subtitling").await;
+    let (dataset_id, offer_id) = service_offer(lab, "subtitling").await;
     let pid = negotiate(distributor, lab, &dataset_id, &offer_id).await;
     let done = distributor
         .wait_for(&format!("/api/v1/negotiations/{pid}"), "the service agreement", |n| {
@@ -63,7 +85,7 @@ pub(crate) async fn contract_service(distributor: &Node, lab: &Node) -> String {
     transfer
 }
 
-fn order(id: &str, language: &str) -> Value {
+pub(crate) fn order(id: &str, language: &str) -> Value {
     json!({
         "id": id,
         "work": {"id": "md:cid:org:mpm.craigsmovies.com:20150323HDR", "title": "The Counselor"},
@@ -128,7 +150,7 @@ fn progress(stage: &str) -> Value {
 }
 
 /// The data-plane token the lab handed with the transfer start.
-async fn edr_token(distributor: &Node, transfer: &str) -> String {
+pub(crate) async fn edr_token(distributor: &Node, transfer: &str) -> String {
     let edr = distributor.get(&format!("/api/v1/transfers/{transfer}/edr")).await;
     edr["endpointProperties"]
         .as_array()
@@ -158,6 +180,19 @@ async fn an_order_runs_from_placement_to_acceptance_with_the_same_log_on_both_si
     let (status, body) = place(&distributor, &transfer, &bad).await;
     assert_eq!((status, body["error"].as_str()), (422, Some("invalid_field")), "{body:#}");
     assert_eq!(body["field"], "order.styleProfile.maxLines");
+
+    // Within the agreement but not what the service produces (its terms: SRT, WebVTT, IMSC; subtitles or SDH):
+    // the lab's refusal reaches the distributor's caller at the order's field.
+    for (member, value) in [("format", "scc"), ("kind", "forced-narrative")] {
+        let mut outside = order("PO-TERMS", "es");
+        outside[member] = json!(value);
+        let (status, body) = place(&distributor, &transfer, &outside).await;
+        assert_eq!((status, body["error"].as_str()), (422, Some("invalid_field")), "{body:#}");
+        assert_eq!(body["field"], format!("order.{member}"), "{body:#}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(message.contains("the lab refused") && message.contains(&format!("not `{value}`")), "{body:#}");
+    }
+    assert_eq!(lab.get("/api/v1/orders").await["items"], json!([]), "nothing stored at the lab");
 
     // Placed: REQUESTED on both sides.
     let (status, placed) = place(&distributor, &transfer, &order("PO-1", "es-419")).await;

@@ -27,7 +27,7 @@ fn the_demo_plays_the_whole_story_and_stops_its_services() {
         ("[ 1/13] start", "authority + catalogue http://127.0.0.1:"),
         ("[ 2/13] onboard", "three members onboarded"),
         ("[ 3/13] publish", "lab offers its subtitling service"),
-        ("[ 4/13] discover", "distributor found the lab's service; broadcaster found"),
+        ("[ 4/13] discover", "distributor found the lab's service (kind=service, language=es); broadcaster found"),
         ("[ 5/13] negotiate-service", "STARTED"),
         ("[ 6/13] negotiate-feed", "agreement urn:uuid:"),
         ("[ 7/13] order", "PO-2026-ES-001: Spanish subtitles for EIDR 10.5240/"),

@@ -9,6 +9,8 @@
 use std::future::Future;
 
 use passerelle_media::{LanguageTag, RightsWindow, Version, Work};
+
+use crate::message::media::ServiceTerms;
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -53,6 +55,8 @@ pub struct DatasetEntry {
     /// `target` (inside a dataset's `hasPolicy` the dataset is the target).
     pub offers: Vec<Value>,
     pub modified: Option<OffsetDateTime>,
+    /// What a [`DatasetKind::Service`] offers (target languages, kinds, formats, turnaround, price).
+    pub service_terms: Option<ServiceTerms>,
 }
 
 /// One page of the catalogue, in the source's order.

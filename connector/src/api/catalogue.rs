@@ -51,7 +51,7 @@ pub async fn search(State(state): State<ApiState>, RawQuery(query): RawQuery) ->
 /// Whether a successful `method` on `path` (under `/api/v1`) changes the offers this connector publishes.
 pub fn changes_offers(method: &Method, path: &str) -> bool {
     let mutating = [Method::POST, Method::PUT, Method::DELETE].contains(method);
-    let published = ["/works", "/policies", "/offer-definitions"]
+    let published = ["/works", "/policies", "/offer-definitions", "/services"]
         .iter()
         .any(|root| path == *root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/')));
     mutating && published

@@ -18,6 +18,7 @@ mod orders;
 pub mod paging;
 mod policies;
 pub mod schema;
+mod services;
 mod works;
 
 use std::sync::Arc;
@@ -100,6 +101,8 @@ pub fn management_router(state: ApiState) -> Router {
             "/offer-definitions/{id}",
             get(policies::get_definition).put(policies::put_definition).delete(policies::delete_definition),
         )
+        .route("/services", get(services::list_services).post(services::create_service))
+        .route("/services/{id}", get(services::get_service).put(services::put_service).delete(services::delete_service))
         .route("/imports", get(imports::list_imports))
         .route("/negotiations", get(contracts::list_negotiations).post(contracts::start_negotiation))
         .route("/negotiations/{pid}", get(contracts::get_negotiation))
@@ -235,7 +238,7 @@ impl Modify for SecuritySchemes {
 #[openapi(
     info(
         title = "Passerelle management API",
-        description = "Manage the works, versions, rights windows, ODRL policies and offer definitions a Passerelle \
+        description = "Manage the works, versions, rights windows, ODRL policies, offer definitions and services a Passerelle \
                        connector publishes in its Dataspace Protocol catalog. Errors are always \
                        {\"error\", \"message\", \"field\"?} with a 4xx for bad input."
     ),
@@ -247,6 +250,8 @@ impl Modify for SecuritySchemes {
         policies::list_policies, policies::create_policy, policies::get_policy, policies::put_policy, policies::delete_policy,
         policies::list_definitions, policies::create_definition, policies::get_definition, policies::put_definition,
         policies::delete_definition,
+        services::list_services, services::create_service, services::get_service, services::put_service,
+        services::delete_service,
         imports::list_imports,
         contracts::start_negotiation, contracts::list_negotiations, contracts::get_negotiation,
         contracts::terminate_negotiation, contracts::list_agreements, contracts::get_agreement,
@@ -262,6 +267,7 @@ impl Modify for SecuritySchemes {
         (name = "works", description = "Works with their versions and rights windows"),
         (name = "policies", description = "ODRL 2.2 policies (media profile)"),
         (name = "offer definitions", description = "Which works are offered under which policy; each is also a collection dataset"),
+        (name = "services", description = "A lab's services (subtitling: languages, kinds, formats, turnaround, price); each is a service dataset"),
         (name = "imports", description = "Log of MAM file imports"),
         (name = "negotiations", description = "Contract negotiations (DSP) and the agreements they produce"),
         (name = "transfers", description = "Transfer processes (DSP) and their data"),

@@ -3,6 +3,8 @@
 //! Scheme (documented for peers and operators):
 //! - work dataset: `work:<escaped work id>` (e.g. `work:md:cid:org:acme:1234`)
 //! - collection dataset: `collection:<offer definition id>`
+//! - service dataset: `service:<service id>` (a lab's subtitling service, `crate::services`)
+//! - offer of a service: `urn:passerelle:service-offer:<service id>`
 //! - offer from a definition: `urn:passerelle:offer:<definition id>:<dataset id>`
 //! - offer from a rights window: `urn:passerelle:window:<escaped window id>`
 //!
@@ -15,6 +17,8 @@
 
 const WORK_PREFIX: &str = "work:";
 const COLLECTION_PREFIX: &str = "collection:";
+const SERVICE_PREFIX: &str = "service:";
+const SERVICE_OFFER_PREFIX: &str = "urn:passerelle:service-offer:";
 const DEFINITION_OFFER_PREFIX: &str = "urn:passerelle:offer:";
 const WINDOW_OFFER_PREFIX: &str = "urn:passerelle:window:";
 
@@ -23,6 +27,7 @@ const WINDOW_OFFER_PREFIX: &str = "urn:passerelle:window:";
 pub enum DatasetRef {
     Work(String),
     Collection(String),
+    Service(String),
 }
 
 fn keep(b: u8) -> bool {
@@ -89,7 +94,20 @@ pub fn parse_dataset_id(id: &str) -> Option<DatasetRef> {
     if let Some(rest) = id.strip_prefix(COLLECTION_PREFIX) {
         return unescape(rest).filter(|s| !s.is_empty()).map(DatasetRef::Collection);
     }
+    if let Some(rest) = id.strip_prefix(SERVICE_PREFIX) {
+        return unescape(rest).filter(|s| !s.is_empty()).map(DatasetRef::Service);
+    }
     None
+}
+
+/// The dataset id of a service.
+pub fn service_dataset_id(service_id: &str) -> String {
+    format!("{SERVICE_PREFIX}{}", escape(service_id))
+}
+
+/// The offer of a service (one per service: its policy).
+pub fn service_offer_id(service_id: &str) -> String {
+    format!("{SERVICE_OFFER_PREFIX}{}", escape(service_id))
 }
 
 /// The offer made by definition `definition_id` on dataset `dataset_id` (unique per pair).
@@ -134,7 +152,10 @@ mod tests {
             parse_dataset_id(&collection_dataset_id("fr-freetv")),
             Some(DatasetRef::Collection("fr-freetv".into()))
         );
+        assert_eq!(parse_dataset_id(&service_dataset_id("subtitling")), Some(DatasetRef::Service("subtitling".into())));
+        assert_eq!(service_dataset_id("subtitling"), "service:subtitling");
         assert_eq!(parse_dataset_id("work:"), None);
+        assert_eq!(parse_dataset_id("service:"), None);
         assert_eq!(parse_dataset_id("film:1"), None);
         assert_ne!(definition_offer_id("d", "work:a"), definition_offer_id("d", "work:b"));
         assert_ne!(definition_offer_id("d", "work:a"), definition_offer_id("e", "work:a"));

@@ -10,9 +10,12 @@
 //!     `passerelle_policy::offer_for_window`: the Avails window (territories,
 //!     exclusions, dates, license type, languages) becomes ODRL constraints.
 //!
+//! - one per service a lab offers (`crate::services`): a `ServiceDataset` with its terms (languages, kinds,
+//!   formats, turnaround, price), offered under the service's policy.
+//!
 //! A work with neither is not offered, so the DSP layer leaves it out of the catalog.
 //!
-//! Pages run over collections (by definition id) then works (by work id), using
+//! Pages run over collections (by definition id), then services (by service id), then works (by work id), using
 //! keyset pagination: the cursor is the last dataset id served, which leads back
 //! to its key without a lookup, so the cost of a page does not depend on the size
 //! of the catalogue.
@@ -26,7 +29,7 @@ use passerelle_media::LanguageTag;
 use passerelle_policy::Policy;
 use serde_json::Value;
 
-use crate::store::{Store, StoreError, StoredOfferDefinition, WorkRecord};
+use crate::store::{Store, StoreError, StoredOfferDefinition, StoredService, WorkRecord};
 use ids::DatasetRef;
 
 /// A [`CatalogSource`] over the connector's store.
@@ -39,6 +42,12 @@ pub struct StoreCatalog {
 /// An offer definition ready to be applied: its policy parsed once per request.
 struct LiveDefinition {
     stored: StoredOfferDefinition,
+    policy: Policy,
+}
+
+/// A service with its policy parsed.
+struct LiveService {
+    stored: StoredService,
     policy: Policy,
 }
 
@@ -67,6 +76,44 @@ impl StoreCatalog {
         Ok(out)
     }
 
+    async fn services(&self) -> Result<Vec<LiveService>, SourceError> {
+        let rows = self.store.services_with_policies().await.map_err(source_error)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (stored, document) in rows {
+            match Policy::from_json(&document) {
+                Ok(policy) => out.push(LiveService { stored, policy }),
+                Err(e) => tracing::warn!(
+                    service = %stored.service.id,
+                    policy = %stored.service.policy_id,
+                    error = %e,
+                    "service skipped: its policy is no longer valid"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    fn service_entry(&self, live: &LiveService) -> DatasetEntry {
+        let service = &live.stored.service;
+        let offer_id = ids::service_offer_id(&service.id);
+        DatasetEntry {
+            id: ids::service_dataset_id(&service.id),
+            kind: DatasetKind::Service,
+            title: service.title.clone(),
+            description: Some(service.description.clone().unwrap_or_else(|| service.summary())),
+            work: None,
+            versions: Vec::new(),
+            rights: Vec::new(),
+            keywords: vec!["subtitling".into()],
+            languages: service.languages.clone(),
+            offers: vec![offer_json(
+                live.policy.clone().with_id(&offer_id).with_assigner(&self.participant_id).without_target(),
+            )],
+            modified: Some(live.stored.updated_at),
+            service_terms: Some(service.terms()),
+        }
+    }
+
     fn offer_from(&self, def: &LiveDefinition, dataset_id: &str) -> Value {
         let offer_id = ids::definition_offer_id(&def.stored.definition.id, dataset_id);
         offer_json(def.policy.clone().with_id(&offer_id).with_assigner(&self.participant_id).without_target())
@@ -89,6 +136,7 @@ impl StoreCatalog {
             keywords: d.selector.genres.clone(),
             languages: d.selector.original_languages.clone(),
             modified: Some(def.stored.updated_at),
+            service_terms: None,
         }
     }
 
@@ -117,6 +165,7 @@ impl StoreCatalog {
             languages,
             offers,
             modified: Some(record.modified),
+            service_terms: None,
             work: Some(record.work),
             versions: record.versions,
             rights: record.rights,
@@ -169,23 +218,34 @@ impl CatalogSource for StoreCatalog {
         // Fetch one entry more than asked to learn whether a next page exists.
         let wanted = limit + 1;
         let mut entries = Vec::with_capacity(wanted);
-        let work_after = match &position {
-            Some(DatasetRef::Work(after)) => Some(after.as_str()),
-            Some(DatasetRef::Collection(after)) => {
-                entries.extend(
-                    definitions
-                        .iter()
-                        .filter(|d| d.stored.definition.id.as_str() > after.as_str())
-                        .take(wanted)
-                        .map(|d| self.collection_entry(d)),
-                );
-                None
-            }
-            None => {
-                entries.extend(definitions.iter().take(wanted).map(|d| self.collection_entry(d)));
-                None
-            }
+        // Where this page starts: within the collections, the services or the works.
+        let (collections_after, services_after, work_after) = match &position {
+            None => (Some(""), Some(""), None),
+            Some(DatasetRef::Collection(after)) => (Some(after.as_str()), Some(""), None),
+            Some(DatasetRef::Service(after)) => (None, Some(after.as_str()), None),
+            Some(DatasetRef::Work(after)) => (None, None, Some(after.as_str())),
         };
+        if let Some(after) = collections_after {
+            entries.extend(
+                definitions
+                    .iter()
+                    .filter(|d| d.stored.definition.id.as_str() > after)
+                    .take(wanted)
+                    .map(|d| self.collection_entry(d)),
+            );
+        }
+        if let Some(after) = services_after
+            && entries.len() < wanted
+        {
+            let services = self.services().await?;
+            entries.extend(
+                services
+                    .iter()
+                    .filter(|s| s.stored.service.id.as_str() > after)
+                    .take(wanted - entries.len())
+                    .map(|s| self.service_entry(s)),
+            );
+        }
         if entries.len() < wanted {
             let records = self.store.work_records(work_after, wanted - entries.len()).await.map_err(source_error)?;
             entries.extend(records.into_iter().map(|r| self.work_entry(r, &definitions)));
@@ -209,6 +269,10 @@ impl CatalogSource for StoreCatalog {
             DatasetRef::Work(work_id) => {
                 let record = self.store.work_record(&work_id).await.map_err(source_error)?;
                 Ok(record.map(|r| self.work_entry(r, &definitions)))
+            }
+            DatasetRef::Service(service_id) => {
+                let services = self.services().await?;
+                Ok(services.iter().find(|s| s.stored.service.id == service_id).map(|s| self.service_entry(s)))
             }
         }
     }

@@ -202,12 +202,15 @@ pub(crate) fn verified_identity(counterparty_id: Option<&str>) -> Markup {
     }
 }
 
-/// The title of a dataset of ours (a work or an offer definition's collection), if it is one.
+/// The title of a dataset of ours (a work, an offer definition's collection or a service), if it is one.
 pub(crate) async fn dataset_label(state: &ConsoleState, dataset_id: &str) -> Result<Option<String>, PageError> {
     Ok(match parse_dataset_id(dataset_id) {
         Some(DatasetRef::Work(id)) => state.store().get_work(&id).await?.map(|w| format!("work “{}”", w.title)),
         Some(DatasetRef::Collection(id)) => {
             state.store().get_offer_definition(&id).await?.map(|d| format!("collection “{}”", d.definition.title))
+        }
+        Some(DatasetRef::Service(id)) => {
+            state.store().get_service(&id).await?.map(|s| format!("service “{}”", s.service.title))
         }
         None => None,
     })

@@ -68,6 +68,13 @@ pub(super) async fn serve_feed(
     let (changes, next, more) = match ids::parse_dataset_id(&id) {
         Some(DatasetRef::Work(work_id)) => work_changes(&processes, &work_id, after, limit).await?,
         Some(DatasetRef::Collection(definition)) => collection_changes(&processes, &definition, after, limit).await?,
+        Some(DatasetRef::Service(_)) => {
+            return Err(DataError::new(
+                StatusCode::BAD_REQUEST,
+                "no_feed",
+                format!("`{id}` is a service: it has no versions-and-rights feed; place orders at its orderEndpoint"),
+            ));
+        }
         None => {
             return Err(DataError::new(
                 StatusCode::BAD_REQUEST,

@@ -78,15 +78,20 @@ pub(crate) async fn issue(
 }
 
 fn edr(base_url: &str, dataset_id: &str, token: &str, refresh: &str) -> DataAddress {
-    DataAddress::new(HTTP_ENDPOINT_TYPE, format!("{base_url}/data/datasets/{dataset_id}"))
+    let address = DataAddress::new(HTTP_ENDPOINT_TYPE, format!("{base_url}/data/datasets/{dataset_id}"))
         .with_property("authorization", token)
         .with_property("authType", "bearer")
         .with_property("expiresIn", (TOKEN_TTL_MS / 1000).to_string())
         .with_property("refreshToken", refresh)
-        .with_property("refreshEndpoint", format!("{base_url}/data/token/refresh"))
-        .with_property("feedEndpoint", format!("{base_url}/data/feed/{dataset_id}"))
+        .with_property("refreshEndpoint", format!("{base_url}/data/token/refresh"));
+    match ids::parse_dataset_id(dataset_id) {
         // Where a service agreement's subtitle orders are placed, with the same token (`crate::exchange`).
-        .with_property(crate::exchange::ORDER_ENDPOINT_PROPERTY, format!("{base_url}/exchange/orders"))
+        Some(DatasetRef::Service(_)) => {
+            address.with_property(crate::exchange::ORDER_ENDPOINT_PROPERTY, format!("{base_url}/exchange/orders"))
+        }
+        // Works and collections have a versions-and-rights feed (`feed`).
+        _ => address.with_property("feedEndpoint", format!("{base_url}/data/feed/{dataset_id}")),
+    }
 }
 
 /// The data address a consumer gives for a push: our inbox for transfer `pid`, with a fresh token.

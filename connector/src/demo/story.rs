@@ -6,12 +6,13 @@ use serde_json::{Value, json};
 
 use super::process::{Launch, Service, free_port, run_command};
 use super::{DataSpace, DemoError, DemoOptions, STEPS, Step};
-use crate::catalog::ids::work_dataset_id;
+use crate::catalog::ids::{service_dataset_id, work_dataset_id};
 
 /// Every participant shows the same (test) company registration; the authority checks its form, not the registry.
 const REGISTRATION: &str = "vatID:FR40303265045";
 const ORDER_ID: &str = "PO-2026-ES-001";
-const SERVICE_WORK: &str = "subtitling-service";
+/// The lab's subtitling service (its dataset is `service:subtitling`).
+const SERVICE: &str = "subtitling";
 
 /// A Spanish subtitle file the order's style profile accepts (what the lab delivers).
 const SPANISH_SRT: &str = "1\n00:00:01,000 --> 00:00:03,500\nBuenas noches.\n\n\
@@ -81,29 +82,41 @@ pub async fn play(options: &DemoOptions, report: &mut dyn FnMut(&Step)) -> Resul
     let fail = at("publish");
     run_command(exe, &["import", "--config", &text(&distributor.config), &text(&mec), &text(&avails)])
         .map_err(&fail)?;
-    let service = options.dir.join("lab-service.json");
-    let works = json!({"works": [{"id": SERVICE_WORK, "kind": "other",
-        "title": "Subtitling service: Spanish and French subtitles, SDH and forced narratives (SRT, WebVTT, IMSC 1.1)",
-        "original_language": "fr"}]});
-    std::fs::write(&service, works.to_string()).map_err(|e| fail(e.to_string()))?;
-    run_command(exe, &["import", "--config", &text(&lab.config), &text(&service)]).map_err(&fail)?;
     let policy = json!({"@id": "urn:lab:subtitling", "@type": "Offer", "permission": [{"action": "use",
         "constraint": [
             {"leftOperand": "count", "operator": "lteq", "rightOperand": 10},
             {"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es", "fr"]}]}]});
     lab.post("/api/v1/policies", &policy).await.map_err(&fail)?;
-    let definition = json!({"id": "subtitling", "title": "Subtitling", "selector": {"work_ids": [SERVICE_WORK]},
+    let service = json!({"id": SERVICE, "title": "Subtitling: Spanish and French (SRT, WebVTT, IMSC 1.1)",
+        "languages": ["es", "fr"], "kinds": ["subtitles", "sdh", "forced-narrative"],
+        "formats": ["srt", "webvtt", "ttml-imsc1.1"], "turnaround_days": 10, "rush_turnaround_days": 3,
+        "price": {"currency": "EUR", "per_minute": "4.50", "minimum_charge": "150.00", "rush_surcharge_percent": 50},
         "policy_id": "urn:lab:subtitling"});
-    lab.post("/api/v1/offer-definitions", &definition).await.map_err(&fail)?;
+    lab.post("/api/v1/services", &service).await.map_err(&fail)?;
     let (version_id, eidr, work_id, title) = a_version_to_subtitle(&distributor).await.map_err(&fail)?;
     progress.done("publish", "distributor imported the MovieLabs samples; lab offers its subtitling service");
 
     // 4. Discovery in the federated catalogue (the crawler indexes each participant after it notifies).
     let fail = at("discover");
-    let service_hit =
-        find(&distributor, "subtitling", &lab.did, &work_dataset_id(SERVICE_WORK)).await.map_err(&fail)?;
-    let work_hit = find(&broadcaster, &title, &distributor.did, &work_dataset_id(&work_id)).await.map_err(&fail)?;
-    progress.done("discover", format!("distributor found the lab's service; broadcaster found \"{title}\""));
+    // The distributor looks for a service that subtitles into Spanish, the broadcaster for the title.
+    let service_hit = find(
+        &distributor,
+        "kind=service&language=es",
+        "a Spanish subtitling service",
+        &lab.did,
+        &service_dataset_id(SERVICE),
+    )
+    .await
+    .map_err(&fail)?;
+    let work_query = format!("q={}", url_words(&title));
+    let work_hit =
+        find(&broadcaster, &work_query, &format!("\"{title}\""), &distributor.did, &work_dataset_id(&work_id))
+            .await
+            .map_err(&fail)?;
+    progress.done(
+        "discover",
+        format!("distributor found the lab's service (kind=service, language=es); broadcaster found \"{title}\""),
+    );
 
     // 5. The distributor contracts the lab's service (the lab verifies who asks) and opens the order channel.
     let fail = at("negotiate-service");
@@ -323,15 +336,13 @@ async fn a_version_to_subtitle(distributor: &Service) -> Result<(String, String,
     Err("the imported samples hold no version with an EIDR edit id".into())
 }
 
-/// Searches the catalogue through `who`'s connector until `dataset` of `provider` is found; the hit.
-async fn find(who: &Service, words: &str, provider: &str, dataset: &str) -> Result<Value, String> {
-    let query: String = url_words(words);
+/// Searches the catalogue through `who`'s connector with `query` (URL query parameters) until `dataset` of
+/// `provider` is found; the hit.
+async fn find(who: &Service, query: &str, what: &str, provider: &str, dataset: &str) -> Result<Value, String> {
     let results = who
-        .wait_for(
-            &format!("/api/v1/catalogue/search?q={query}&limit=50"),
-            &format!("\"{words}\" in the catalogue"),
-            |r| hit_of(r, provider, dataset).is_some(),
-        )
+        .wait_for(&format!("/api/v1/catalogue/search?{query}&limit=50"), &format!("{what} in the catalogue"), |r| {
+            hit_of(r, provider, dataset).is_some()
+        })
         .await?;
     hit_of(&results, provider, dataset).ok_or_else(|| "the hit vanished".into())
 }

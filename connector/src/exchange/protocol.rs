@@ -34,8 +34,10 @@ use time::OffsetDateTime;
 
 use super::records::{self, Delivery, OrderRow};
 use super::{ApplyError, Orders, now_ms};
+use crate::catalog::ids::DatasetRef;
 use crate::contracts::{AgreementRecord, now_text};
 use crate::dataplane::{self, Grant};
+use crate::services::ServiceDefinition;
 
 /// Shortest callback token a distributor may give (the ones we make are 43 characters).
 const MIN_CALLBACK_TOKEN: usize = 16;
@@ -157,6 +159,30 @@ async fn agreement_of(orders: &Orders, grant: &Grant) -> Result<(AgreementRecord
     Ok((record, policy))
 }
 
+/// Orders are placed under an agreement on one of our services, for what that service produces (its terms as they
+/// are now: a lab that stops offering a language stops taking orders in it).
+async fn service_of(orders: &Orders, agreement: &AgreementRecord) -> Result<ServiceDefinition, Refusal> {
+    let Some(DatasetRef::Service(service_id)) = crate::catalog::ids::parse_dataset_id(&agreement.target) else {
+        return Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "not_a_service_agreement",
+            format!(
+                "agreement `{}` is about `{}`, not a service: orders are placed under an agreement on a service \
+                 dataset (`service:…`)",
+                agreement.id, agreement.target
+            ),
+        ));
+    };
+    let stored = orders.processes.inner.store.get_service(&service_id).await.map_err(internal)?.ok_or_else(|| {
+        Refusal::new(
+            StatusCode::CONFLICT,
+            "service_withdrawn",
+            format!("service `{service_id}` of agreement `{}` is no longer offered", agreement.id),
+        )
+    })?;
+    Ok(stored.service)
+}
+
 /// The agreement's verdict on a call for `order`; its explanation when refused.
 fn checked(policy: &Policy, order: &Order, caller: &str, count: OrderCount) -> Result<(), Refusal> {
     // The caller's role is not known on a token-authenticated call: the role was checked when the agreement was
@@ -213,6 +239,7 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
     })?;
     valid_callback(&placement.callback_address, &placement.callback_token).map_err(IntoResponse::into_response)?;
     let (agreement, policy) = agreement_of(&orders, &grant).await.map_err(IntoResponse::into_response)?;
+    let service = service_of(&orders, &agreement).await.map_err(IntoResponse::into_response)?;
     let placed = Event::OrderPlaced { order: Box::new(order.clone()) };
 
     let _writer = orders.processes.inner.write.lock().await;
@@ -248,6 +275,12 @@ async fn place(State(orders): State<Orders>, headers: HeaderMap, body: Bytes) ->
         records::count_lab_orders(&mut *tx, &agreement.id).await.map_err(|e| internal(e).into_response())?;
     checked(&policy, &order, &agreement.assignee, OrderCount::New { placed: placed_so_far })
         .map_err(IntoResponse::into_response)?;
+    // The agreement first (its explanation is the contract's); then what the service produces.
+    service.admits(&order).map_err(|outside| {
+        Refusal::new(StatusCode::UNPROCESSABLE_ENTITY, "outside_service_terms", outside.message)
+            .with("field", json!(outside.field))
+            .into_response()
+    })?;
     let mut log = OrderLog::new();
     let applied = log.apply(1, Party::Distributor, placed).map_err(|e| log_refusal(e).into_response())?;
     let now = now_text();

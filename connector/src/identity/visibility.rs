@@ -161,6 +161,7 @@ mod tests {
             languages: Vec::new(),
             offers: vec![offer(json!([role_is(&["broadcaster"])])), offer(json!([role_is(&["lab", "broadcaster"])]))],
             modified: None,
+            service_terms: None,
         };
         assert_eq!(visible_entry(entry.clone(), &caller(Role::Broadcaster, "FR"), now).unwrap().offers.len(), 2);
         assert_eq!(visible_entry(entry.clone(), &caller(Role::Lab, "FR"), now).unwrap().offers.len(), 1);

@@ -14,6 +14,7 @@
 mod imports;
 mod media;
 mod policies;
+mod services;
 mod upsert;
 
 use std::path::Path;
@@ -30,6 +31,7 @@ use crate::config::StoreLocation;
 pub use imports::ImportRunRecord;
 pub use media::{WorkFilter, WorkRecord};
 pub use policies::{StoredOfferDefinition, StoredPolicy};
+pub use services::StoredService;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]

@@ -140,12 +140,14 @@ impl Store {
 
     /// Deletes a policy. [`StoreError::InUse`] when an offer definition still uses it.
     pub async fn delete_policy(&self, id: &str) -> Result<bool, StoreError> {
-        let users: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM offer_definitions WHERE policy_id = ?1 ORDER BY id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("checking policy users"))?;
+        let users: Vec<String> = sqlx::query_scalar(
+            "SELECT 'offer definition ' || id FROM offer_definitions WHERE policy_id = ?1 \
+             UNION ALL SELECT 'service ' || id FROM services WHERE policy_id = ?1 ORDER BY 1",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db("checking policy users"))?;
         if !users.is_empty() {
             return Err(in_use(id, users));
         }
@@ -153,7 +155,7 @@ impl Store {
             sqlx::query("DELETE FROM policies WHERE id = ?1").bind(id).execute(&self.pool).await.map_err(|e| {
                 // A definition created between the check and the delete: the foreign key still protects it.
                 if is_foreign_key_violation(&e) {
-                    in_use(id, vec!["an offer definition".into()])
+                    in_use(id, vec!["an offer definition or a service".into()])
                 } else {
                     db("deleting a policy")(e)
                 }
@@ -257,7 +259,7 @@ impl Store {
 }
 
 fn in_use(id: &str, users: Vec<String>) -> StoreError {
-    StoreError::InUse { kind: "policy", id: id.to_string(), users: format!("offer definition(s) {}", users.join(", ")) }
+    StoreError::InUse { kind: "policy", id: id.to_string(), users: users.join(", ") }
 }
 
 fn definition_error(e: sqlx::Error, def: &OfferDefinition) -> StoreError {

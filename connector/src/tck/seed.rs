@@ -45,6 +45,7 @@ impl SeededCatalog {
                 languages: Vec::new(),
                 offers: vec![offer(id, participant_id)],
                 modified: None,
+                service_terms: None,
             })
             .collect();
         SeededCatalog { entries: std::sync::Arc::new(entries) }

@@ -42,6 +42,54 @@ pub struct MediaDescription {
     /// Summary of the rights windows under which the work is available.
     #[serde(rename = "rightsWindow", default, skip_serializing_if = "Vec::is_empty")]
     pub rights_window: Vec<RightsWindowSummary>,
+    /// What a service dataset offers (`ServiceDataset` only).
+    #[serde(rename = "serviceTerms", default, skip_serializing_if = "Option::is_none")]
+    pub service_terms: Option<ServiceTerms>,
+}
+
+/// A lab's service in terms a distributor's connector can act on: what it produces (target languages, kinds of
+/// subtitles, file formats), how fast, and at what price. The ODRL offer beside it says who may order and how
+/// much; these say what may be ordered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceTerms {
+    /// Always `SubtitlingService`.
+    #[serde(rename = "@type")]
+    pub node_type: String,
+    /// BCP 47 tags of the languages the lab subtitles into (`es` covers `es-419`).
+    #[serde(rename = "targetLanguage", default)]
+    pub target_language: Vec<String>,
+    /// `subtitles`, `sdh`, `forced-narrative`.
+    #[serde(rename = "subtitleKind", default)]
+    pub subtitle_kind: Vec<String>,
+    /// `srt`, `webvtt`, `ttml-imsc1.1`, `ebu-stl`, `scc` (the order's `format` words).
+    #[serde(rename = "deliveryFormat", default)]
+    pub delivery_format: Vec<String>,
+    /// Standard turnaround as an ISO 8601 duration (`P10D`).
+    pub turnaround: String,
+    /// Rush turnaround, when offered (`P3D`).
+    #[serde(rename = "rushTurnaround", default, skip_serializing_if = "Option::is_none")]
+    pub rush_turnaround: Option<String>,
+    #[serde(rename = "priceSpecification")]
+    pub price: PriceTerms,
+}
+
+/// How a service is priced (`schema:UnitPriceSpecification`): per programme minute, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceTerms {
+    /// Always `UnitPriceSpecification`.
+    #[serde(rename = "@type")]
+    pub node_type: String,
+    /// ISO 4217 code.
+    #[serde(rename = "priceCurrency")]
+    pub currency: String,
+    /// Decimal text (`4.50`): prices are never floats.
+    #[serde(rename = "pricePerMinute")]
+    pub per_minute: String,
+    #[serde(rename = "minimumCharge", default, skip_serializing_if = "Option::is_none")]
+    pub minimum_charge: Option<String>,
+    /// Percent added for rush turnaround.
+    #[serde(rename = "rushSurchargePercent", default, skip_serializing_if = "Option::is_none")]
+    pub rush_surcharge_percent: Option<u32>,
 }
 
 /// A creative work (`schema:Movie`, `schema:TVEpisode`…).

@@ -181,6 +181,7 @@ pub fn media_description(entry: &DatasetEntry) -> MediaDescription {
         work: entry.work.as_ref().map(work_description),
         version: entry.versions.iter().map(version_description).collect(),
         rights_window: entry.rights.iter().map(rights_summary).collect(),
+        service_terms: entry.service_terms.clone(),
     }
 }
 

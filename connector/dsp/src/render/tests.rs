@@ -7,6 +7,7 @@ use time::macros::datetime;
 
 use super::*;
 use crate::catalog::{DatasetEntry, DatasetKind, ProviderInfo};
+use crate::message::media::{PriceTerms, ServiceTerms};
 use crate::schema::{MessageKind, validate};
 use crate::test_support::{UNMAPPED, to_rdf};
 
@@ -153,6 +154,7 @@ fn work_entry() -> DatasetEntry {
             json!({"@id": "urn:passerelle:offer:no-ai", "@type": "Offer", "prohibition": [{"action": "use"}]}),
         ],
         modified: Some(datetime!(2026-03-01 12:30 UTC)),
+        service_terms: None,
     }
 }
 
@@ -169,6 +171,21 @@ fn service_entry() -> DatasetEntry {
         languages: vec![lang("fr"), lang("de"), lang("en")],
         offers: vec![offer("urn:passerelle:offer:lab")],
         modified: None,
+        service_terms: Some(ServiceTerms {
+            node_type: "SubtitlingService".into(),
+            target_language: vec!["fr".into(), "de".into(), "en".into()],
+            subtitle_kind: vec!["subtitles".into(), "sdh".into()],
+            delivery_format: vec!["ttml-imsc1.1".into(), "srt".into()],
+            turnaround: "P5D".into(),
+            rush_turnaround: Some("P2D".into()),
+            price: PriceTerms {
+                node_type: "UnitPriceSpecification".into(),
+                currency: "EUR".into(),
+                per_minute: "4.50".into(),
+                minimum_charge: Some("150.00".into()),
+                rush_surcharge_percent: Some(50),
+            },
+        }),
     }
 }
 
@@ -266,6 +283,33 @@ fn distributions_reference_or_embed_the_data_service() {
     assert_valid(MessageKind::Dataset, &v);
     assert_eq!(v["datasetKind"], "ServiceDataset");
     assert!(v.get("work").is_none() && v.get("version").is_none() && v.get("rightsWindow").is_none());
+    // The terms a distributor's connector acts on, in our media context's words.
+    let terms = &v["serviceTerms"];
+    assert_eq!(terms["@type"], "SubtitlingService");
+    assert_eq!(terms["targetLanguage"], json!(["fr", "de", "en"]));
+    assert_eq!(terms["subtitleKind"], json!(["subtitles", "sdh"]));
+    assert_eq!(terms["deliveryFormat"], json!(["ttml-imsc1.1", "srt"]));
+    assert_eq!((terms["turnaround"].as_str(), terms["rushTurnaround"].as_str()), (Some("P5D"), Some("P2D")));
+    assert_eq!(terms["priceSpecification"]["pricePerMinute"], "4.50");
+    assert_eq!(terms["priceSpecification"]["priceCurrency"], "EUR");
+    let context: Value = serde_json::from_str(crate::media_context::MEDIA_CONTEXT).unwrap();
+    for term in [
+        "serviceTerms",
+        "SubtitlingService",
+        "targetLanguage",
+        "subtitleKind",
+        "deliveryFormat",
+        "turnaround",
+        "rushTurnaround",
+        "priceSpecification",
+        "UnitPriceSpecification",
+        "priceCurrency",
+        "pricePerMinute",
+        "minimumCharge",
+        "rushSurchargePercent",
+    ] {
+        assert!(context["@context"].get(term).is_some(), "`{term}` is not a term of the media context");
+    }
 }
 
 #[test]
@@ -382,6 +426,22 @@ fn rendered_documents_are_json_ld_with_every_member_mapped() {
     }
     let objects: Vec<&str> = triples.iter().map(|(_, o)| o.as_str()).collect();
     assert!(objects.contains(&"<https://schema.org/TVEpisode>"), "{objects:?}");
+
+    // A service dataset's terms are RDF too, so the catalogue can index what a lab offers.
+    let service = serde_json::to_value(r.dataset(&service_entry(), Placement::Root).unwrap()).unwrap();
+    let service_triples = to_rdf(&service, &media_url).unwrap();
+    let unmapped: Vec<&(String, String)> = service_triples.iter().filter(|(p, _)| p.starts_with(UNMAPPED)).collect();
+    assert!(unmapped.is_empty(), "service members without a term: {unmapped:?}");
+    for expected in [
+        ("urn:passerelle:media:targetLanguage", "\"de\""),
+        ("urn:passerelle:media:subtitleKind", "\"sdh\""),
+        ("urn:passerelle:media:turnaround", "\"P5D\"^^<http://www.w3.org/2001/XMLSchema#duration>"),
+        ("urn:passerelle:media:pricePerMinute", "\"4.50\"^^<http://www.w3.org/2001/XMLSchema#decimal>"),
+        ("https://schema.org/priceCurrency", "\"EUR\""),
+    ] {
+        let found = service_triples.iter().any(|(p, o)| p == expected.0 && o == expected.1);
+        assert!(found, "no {expected:?} in {service_triples:#?}");
+    }
     assert!(objects.contains(&"<urn:passerelle:media:WorkDataset>"), "{objects:?}");
     assert!(objects.contains(&"\"2004\"^^<http://www.w3.org/2001/XMLSchema#gYear>"), "{objects:?}");
     assert!(objects.contains(&"\"Die Passage\"@de"), "{objects:?}");

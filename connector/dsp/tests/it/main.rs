@@ -106,6 +106,7 @@ fn work_entry(n: usize) -> DatasetEntry {
         languages: vec![LanguageTag::parse("fr").unwrap()],
         offers: vec![offer(&format!("urn:passerelle:offer:{n}"))],
         modified: None,
+        service_terms: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn collection_entry() -> DatasetEntry {
         languages: vec![],
         offers: vec![offer("urn:passerelle:offer:collection")],
         modified: None,
+        service_terms: None,
     }
 }
 
