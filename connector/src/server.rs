@@ -283,6 +283,8 @@ impl Bound {
         let outbox_task = tokio::spawn(crate::outbox::run(connector.processes.clone(), stop_rx.clone()));
         // Undelivered order events stay pending in the store: a stop here loses nothing.
         tokio::spawn(crate::exchange::run(connector.orders.clone(), stop_rx.clone()));
+        // Pushed feeds resume from their consumers' acknowledged cursors: a stop here loses nothing.
+        tokio::spawn(crate::dataplane::feed_push::run(connector.processes.clone(), stop_rx.clone()));
         if let Some(sender) = connector.webhooks.clone() {
             // Undelivered events stay queued in the store: a stop here loses nothing.
             tokio::spawn(crate::webhooks::run(connector.store.pool().clone(), sender, stop_rx.clone()));

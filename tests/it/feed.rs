@@ -191,3 +191,153 @@ async fn a_collection_feed_carries_only_its_works_changes() {
     assert!(after[0]["document"].to_string().contains("(extended)"), "{after:#?}");
     assert!(changes(&feed(&consumer, &transfer).await).is_empty(), "nothing twice");
 }
+
+/// The seqs of a consumer's kept changes, in the order kept.
+fn seqs(changes: &[Value]) -> Vec<i64> {
+    changes.iter().map(|c| c["seq"].as_i64().expect("seq")).collect()
+}
+
+/// The same feed by push: the provider posts every change to the consumer's feed inbox as it happens; the consumer
+/// never asks. Both sides are killed with SIGKILL at some point; the changes kept stay exactly the provider's
+/// sequence (the one a pull transfer on the same agreement reads), in order, none missing, none twice. Bad pushes
+/// are refused with typed errors and keep nothing.
+#[tokio::test]
+async fn a_pushed_feed_reaches_the_consumer_in_order_across_restarts_of_either_side() {
+    let mut provider = provider().await;
+    let mut consumer = Node::new("broadcaster", &["--no-default-offer"]).await;
+    consumer.start().await;
+    let (dataset_id, offer_id) = catalog_offer(&provider, "open").await;
+    let work_id = match passerelle_connector::catalog::ids::parse_dataset_id(&dataset_id) {
+        Some(passerelle_connector::catalog::ids::DatasetRef::Work(id)) => id,
+        other => panic!("`open` is offered on works: {other:?}"),
+    };
+    let pid = negotiate(&consumer, &provider, &dataset_id, &offer_id).await;
+    let finalized =
+        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| state(n) == "FINALIZED").await;
+    let agreement_id = finalized["agreement_id"].as_str().expect("agreement").to_string();
+
+    // `feed` is for a push; a pull reads its feed itself.
+    let body = json!({"agreementId": agreement_id, "format": "HttpData-PULL", "feed": true});
+    let (status, refused) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+    assert_eq!((status, refused["field"].is_null()), (422, true), "{refused:#}");
+
+    let body = json!({"agreementId": agreement_id, "format": "HttpData-PUSH", "feed": true});
+    let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+    assert_eq!(status, 201, "{created:#}");
+    let pushed = created["pid"].as_str().expect("pid").to_string();
+    consumer.wait_for(&format!("/api/v1/transfers/{pushed}"), "STARTED", |t| state(t) == "STARTED").await;
+    // The reference: the provider's sequence for this work, read by a pull transfer under the same agreement.
+    let body = json!({"agreementId": agreement_id, "format": "HttpData-PULL"});
+    let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+    assert_eq!(status, 201, "{created:#}");
+    let pulled = created["pid"].as_str().expect("pid").to_string();
+    consumer.wait_for(&format!("/api/v1/transfers/{pulled}"), "STARTED", |t| state(t) == "STARTED").await;
+    let mut reference: Vec<Value> = Vec::new();
+    let mut read_reference = async |consumer: &Node, reference: &mut Vec<Value>| loop {
+        let page = feed(consumer, &pulled).await;
+        reference.extend(changes(&page));
+        if page["more"] != true {
+            break;
+        }
+    };
+    read_reference(&consumer, &mut reference).await;
+    assert!(!reference.is_empty());
+
+    // Everything so far arrives without the consumer asking, and stays a STARTED (non-finite) transfer.
+    let kept = |page: &Value| changes(page);
+    let converged = async |consumer: &Node, reference: &[Value]| {
+        let want = seqs(reference);
+        let page = consumer
+            .wait_for(&format!("/api/v1/transfers/{pushed}/feed"), "the pushed feed to catch up", |p| {
+                seqs(&changes(p)) == want
+            })
+            .await;
+        assert_eq!(page["mode"], "push");
+        page
+    };
+    let first = converged(&consumer, &reference).await;
+    assert!(kept(&first).iter().all(|c| c["document"].is_object()), "{first:#}");
+    assert_eq!(state(&consumer.get(&format!("/api/v1/transfers/{pushed}")).await), "STARTED");
+
+    // A change on the provider is pushed, once.
+    let path = format!("/api/v1/works/{}", encode(&work_id));
+    let mut work = provider.get(&path).await;
+    work["title"] = json!("The Counselor (pushed cut)");
+    let (status, body) = provider.api(Method::PUT, &path, Some(&work)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    read_reference(&consumer, &mut reference).await;
+    let after_rename = converged(&consumer, &reference).await;
+    assert!(kept(&after_rename).last().expect("a change").to_string().contains("(pushed cut)"), "{after_rename:#}");
+
+    // The consumer is killed; changes made meanwhile wait for it and arrive after its restart, once.
+    consumer.kill();
+    work["title"] = json!("The Counselor (while the broadcaster was down)");
+    let (status, body) = provider.api(Method::PUT, &path, Some(&work)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    let rights = provider.get(&format!("{path}/rights")).await;
+    let mut window = rights["items"]
+        .as_array()
+        .or_else(|| rights.as_array())
+        .and_then(|r| r.first().cloned())
+        .unwrap_or_else(|| panic!("the sample work has rights windows: {rights:#}"));
+    window["id"] = json!(format!("{}-pushed", window["id"].as_str().expect("window id")));
+    let (status, body) = provider.api(Method::POST, &format!("{path}/rights"), Some(&window)).await;
+    assert_eq!(status, 201, "{body:#}");
+    consumer.start().await;
+    read_reference(&consumer, &mut reference).await;
+    let after_consumer = converged(&consumer, &reference).await;
+    assert!(kept(&after_consumer).iter().any(|c| c["entity"] == "rights"), "{after_consumer:#}");
+
+    // The provider is killed and restarted: it goes on from what the consumer acknowledged.
+    provider.kill();
+    provider.start().await;
+    work["title"] = json!("The Counselor (after the distributor's restart)");
+    let (status, body) = provider.api(Method::PUT, &path, Some(&work)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    read_reference(&consumer, &mut reference).await;
+    let last = converged(&consumer, &reference).await;
+    let all = seqs(&kept(&last));
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in order, none twice: {all:?}");
+
+    // Bad pushes: refused with typed errors, nothing kept.
+    let pool = {
+        let url = format!("sqlite://{}?mode=ro", consumer.database().display());
+        sqlx::SqlitePool::connect(&url).await.expect("the consumer's store opens read-only")
+    };
+    let address: String = sqlx::query_scalar("SELECT data_address FROM transfers WHERE pid = ?")
+        .bind(&pushed)
+        .fetch_one(&pool)
+        .await
+        .expect("the push transfer's data address");
+    let address: Value = serde_json::from_str(&address).expect("JSON");
+    let inbox = address["endpoint"].as_str().expect("inbox").to_string();
+    let token = address["endpointProperties"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "authorization"))
+        .and_then(|p| p["value"].as_str())
+        .expect("token")
+        .to_string();
+    let cursor = last["cursor"].as_i64().expect("cursor");
+    let post = |token: String, body: Value| {
+        let (http, inbox) = (consumer.http.clone(), inbox.clone());
+        async move {
+            let response = http.post(&inbox).bearer_auth(token).json(&body).send().await.expect("inbox answers");
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let batch = |after: i64, next: i64| json!({"dataset": dataset_id, "after": after, "next": next, "changes": []});
+    let (status, body) = post("not-the-token".into(), batch(cursor, cursor + 1)).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{body:#}");
+    let (status, body) = post(token.clone(), json!({"changes": "all of them"})).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_batch")), "{body:#}");
+    let (status, body) = post(token.clone(), batch(cursor + 5, cursor + 1)).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_batch")), "{body:#}");
+    let (status, body) = post(token.clone(), batch(cursor + 100, cursor + 200)).await;
+    assert_eq!((status, body["error"].as_str(), body["cursor"].as_i64()), (409, Some("feed_gap"), Some(cursor)));
+    let (status, body) = post(token.clone(), batch(0, cursor)).await;
+    assert_eq!((status, body["duplicate"].as_bool(), body["cursor"].as_i64()), (200, Some(true), Some(cursor)));
+    let unchanged = feed(&consumer, &pushed).await;
+    assert_eq!(seqs(&kept(&unchanged)), all, "nothing kept from the bad pushes");
+    assert_eq!(unchanged["cursor"].as_i64(), Some(cursor));
+}

@@ -177,6 +177,10 @@ pub struct StartTransfer {
     pub agreement_id: String,
     /// `HttpData-PULL` or `HttpData-PUSH`.
     pub format: String,
+    /// With `HttpData-PUSH` on a work or collection: receive its versions-and-rights feed by push (every change,
+    /// as it happens, into this connector's feed inbox) instead of a one-off push of its documents.
+    #[serde(default)]
+    pub feed: bool,
 }
 
 /// Request a transfer under an agreement.
@@ -185,7 +189,7 @@ pub struct StartTransfer {
         (status = 409, body = super::ErrorBody)), security(("api_key" = []), ("bearer" = [])))]
 pub async fn start_transfer(State(state): State<ApiState>, body: Bytes) -> Result<Response, ApiError> {
     let request: StartTransfer = decode(&body)?;
-    let view = processes(&state)?.request_transfer(&request.agreement_id, &request.format).await?;
+    let view = processes(&state)?.request_transfer(&request.agreement_id, &request.format, request.feed).await?;
     Ok(json_of(StatusCode::CREATED, &view))
 }
 

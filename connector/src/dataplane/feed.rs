@@ -11,6 +11,8 @@
 //! - Consumer: [`Processes::follow_feed`] reads the next page from the stored cursor, then
 //!   stores the changes and moves the cursor in one transaction: a consumer killed at any
 //!   point reads the same page again, so nothing is skipped or kept twice.
+//! - Push: the same pages, posted by the provider as changes happen, kept by the same
+//!   [`Processes::keep_feed_page`] (`feed_push`); `follow_feed` then shows what was kept.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -65,25 +67,31 @@ pub(super) async fn serve_feed(
     let after = number("after", query.after.as_deref(), 0, i64::MAX)?;
     let limit = number("limit", query.limit.as_deref(), MAX_PAGE, MAX_PAGE)?.max(1);
     authorize(&processes, &headers, &id).await?;
-    let (changes, next, more) = match ids::parse_dataset_id(&id) {
-        Some(DatasetRef::Work(work_id)) => work_changes(&processes, &work_id, after, limit).await?,
-        Some(DatasetRef::Collection(definition)) => collection_changes(&processes, &definition, after, limit).await?,
-        Some(DatasetRef::Service(_)) => {
-            return Err(DataError::new(
-                StatusCode::BAD_REQUEST,
-                "no_feed",
-                format!("`{id}` is a service: it has no versions-and-rights feed; place orders at its orderEndpoint"),
-            ));
-        }
-        None => {
-            return Err(DataError::new(
-                StatusCode::BAD_REQUEST,
-                "not_a_dataset",
-                format!("`{id}` is not a dataset id of this connector"),
-            ));
-        }
-    };
+    let (changes, next, more) = changes_for(&processes, &id, after, limit).await?;
     Ok(Json(json!({"dataset": id, "changes": changes, "next": next, "more": more})).into_response())
+}
+
+/// The page of dataset `id`'s feed after `after`: `(changes, next cursor, more)`; the same for a pull and a push.
+pub(super) async fn changes_for(
+    processes: &Processes,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<Value>, i64, bool), DataError> {
+    match ids::parse_dataset_id(id) {
+        Some(DatasetRef::Work(work_id)) => work_changes(processes, &work_id, after, limit).await,
+        Some(DatasetRef::Collection(definition)) => collection_changes(processes, &definition, after, limit).await,
+        Some(DatasetRef::Service(_)) => Err(DataError::new(
+            StatusCode::BAD_REQUEST,
+            "no_feed",
+            format!("`{id}` is a service: it has no versions-and-rights feed; place orders at its orderEndpoint"),
+        )),
+        None => Err(DataError::new(
+            StatusCode::BAD_REQUEST,
+            "not_a_dataset",
+            format!("`{id}` is not a dataset id of this connector"),
+        )),
+    }
 }
 
 /// One change as the feed serves it, with the work's document as it is now (none for a deleted work).
@@ -210,6 +218,12 @@ impl Processes {
         let record = TransferRecord::load_any(self.pool(), pid)
             .await?
             .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
+        if record.side == Role::Consumer
+            && record.format == crate::transfers::PUSH
+            && super::feed_push::wants_feed(record.data_address.as_ref())
+        {
+            return self.pushed_feed(pid).await;
+        }
         if record.side != Role::Consumer || record.format != crate::transfers::PULL {
             return Err(ProcessError::Invalid(format!(
                 "transfer `{pid}` is not an {} transfer we consume: only those have a feed to follow",
@@ -241,50 +255,79 @@ impl Processes {
         if next < cursor {
             return Err(ProcessError::Peer(format!("the provider's feed went back from {cursor} to {next}")));
         }
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await?;
-            // A concurrent reader of the same feed may have moved the cursor meanwhile: its page wins.
-            let now: i64 = sqlx::query_scalar("SELECT after_seq FROM feed_cursors WHERE transfer_pid = ?")
-                .bind(pid)
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(0);
-            if now != cursor {
+        match self.keep_feed_page(pid, cursor, &changes, next).await? {
+            Kept::Stored => {}
+            Kept::AlreadyPast(_) | Kept::Gap(_) => {
+                // A concurrent reader of the same feed moved the cursor meanwhile: its page wins.
                 return Err(ProcessError::Conflict(format!(
                     "the feed of transfer `{pid}` was read at the same time by another call; read it again"
                 )));
             }
-            for change in &changes {
-                sqlx::query("INSERT INTO received_data (transfer_pid, body, received_at) VALUES (?, ?, ?)")
-                    .bind(pid)
-                    .bind(change.to_string())
-                    .bind(now_text())
-                    .execute(&mut *tx)
-                    .await?;
-                // The MAM hears of the change exactly when it is kept here.
-                crate::webhooks::emit(
-                    self.inner.journal.webhooks.as_ref(),
-                    &mut tx,
-                    "feed.change",
-                    pid,
-                    change.clone(),
-                )
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO feed_cursors (transfer_pid, after_seq, updated_at) VALUES (?, ?, ?)
-                 ON CONFLICT (transfer_pid) DO UPDATE SET after_seq = excluded.after_seq, updated_at = excluded.updated_at",
-            )
-            .bind(pid)
-            .bind(next)
-            .bind(now_text())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
         }
         let more = page.get("more").and_then(Value::as_bool).unwrap_or(false);
         Ok(json!({"changes": changes, "cursor": next, "more": more}))
+    }
+
+    /// Keeps a page of changes that follows cursor `after` and moves the cursor to `next`, in one transaction
+    /// (with a `feed.change` webhook per change): a page is kept whole or not at all, once. Pull and push both
+    /// come here, so a consumer's feed is the same whichever way it arrives.
+    pub(crate) async fn keep_feed_page(
+        &self,
+        pid: &str,
+        after: i64,
+        changes: &[Value],
+        next: i64,
+    ) -> Result<Kept, ProcessError> {
+        let _guard = self.inner.write.lock().await;
+        let mut tx = self.pool().begin().await?;
+        let cursor: i64 = sqlx::query_scalar("SELECT after_seq FROM feed_cursors WHERE transfer_pid = ?")
+            .bind(pid)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or(0);
+        match after.cmp(&cursor) {
+            std::cmp::Ordering::Less => return Ok(Kept::AlreadyPast(cursor)),
+            std::cmp::Ordering::Greater => return Ok(Kept::Gap(cursor)),
+            std::cmp::Ordering::Equal => {}
+        }
+        for change in changes {
+            sqlx::query("INSERT INTO received_data (transfer_pid, body, received_at) VALUES (?, ?, ?)")
+                .bind(pid)
+                .bind(change.to_string())
+                .bind(now_text())
+                .execute(&mut *tx)
+                .await?;
+            // The MAM hears of the change exactly when it is kept here.
+            crate::webhooks::emit(self.inner.journal.webhooks.as_ref(), &mut tx, "feed.change", pid, change.clone())
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO feed_cursors (transfer_pid, after_seq, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (transfer_pid) DO UPDATE SET after_seq = excluded.after_seq, updated_at = excluded.updated_at",
+        )
+        .bind(pid)
+        .bind(next)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Kept::Stored)
+    }
+
+    /// A feed we receive by push: every change kept so far, in order, and the cursor (nothing to read: the
+    /// provider sends each change as it happens).
+    async fn pushed_feed(&self, pid: &str) -> Result<Value, ProcessError> {
+        let rows = sqlx::query("SELECT body FROM received_data WHERE transfer_pid = ? ORDER BY id")
+            .bind(pid)
+            .fetch_all(self.pool())
+            .await?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let body: String = row.try_get("body")?;
+            changes.push(serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)));
+        }
+        let cursor = self.feed_cursor(pid).await?;
+        Ok(json!({"changes": changes, "cursor": cursor, "more": false, "mode": "push"}))
     }
 
     async fn feed_cursor(&self, pid: &str) -> Result<i64, ProcessError> {
@@ -349,6 +392,17 @@ impl Processes {
             .await?;
         Ok(renewed)
     }
+}
+
+/// What became of a page offered to [`Processes::keep_feed_page`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// Kept; the cursor is the page's `next`.
+    Stored,
+    /// The page starts before the cursor (given): it was kept already — a resend.
+    AlreadyPast(i64),
+    /// The page starts after the cursor (given): something between is missing.
+    Gap(i64),
 }
 
 enum FeedRead {

@@ -8,6 +8,7 @@
 //!   same token);
 //! - `POST /data/inbox/{pid}` (consumer): where a provider pushes documents
 //!   (`HttpData-PUSH`), with the token the consumer gave in its data address.
+//! - `POST /data/feed-inbox/{pid}` (consumer): where a provider pushes a versions-and-rights feed (`feed_push`).
 //!
 //! Tokens are random (256 bits), short-lived ([`TOKEN_TTL_MS`]) and bound to one
 //! transfer, hence to one agreement and its target dataset.
@@ -35,6 +36,7 @@ use crate::contracts::{AgreementRecord, ProcessError, Processes, now_text};
 use crate::outbox::{Failure, error_chain};
 
 mod feed;
+pub mod feed_push;
 
 /// Life of a data-plane access token.
 pub const TOKEN_TTL_MS: i64 = 10 * 60 * 1000;
@@ -251,6 +253,7 @@ pub fn router(processes: Processes) -> Router {
         .route("/data/feed/{id}", get(feed::serve_feed))
         .route("/data/token/refresh", post(refresh))
         .route("/data/inbox/{pid}", post(inbox))
+        .route("/data/feed-inbox/{pid}", post(feed_push::feed_inbox))
         .with_state(processes)
 }
 

@@ -95,6 +95,18 @@ impl Processes {
                 request.format
             )));
         }
+        if request.format == PUSH
+            && dataplane::feed_push::wants_feed(request.data_address.as_ref())
+            && !matches!(
+                crate::catalog::ids::parse_dataset_id(&agreement.target),
+                Some(crate::catalog::ids::DatasetRef::Work(_) | crate::catalog::ids::DatasetRef::Collection(_))
+            )
+        {
+            return Err(ProtocolError::BadRequest(format!(
+                "`{}` has no versions-and-rights feed to push: only a work or a collection has one",
+                agreement.target
+            )));
+        }
         let push_endpoint = request.data_address.as_ref().and_then(|a| a.endpoint.clone());
         if request.format == PUSH && push_endpoint.is_none() {
             return Err(ProtocolError::BadRequest(format!(
@@ -157,7 +169,10 @@ impl Processes {
             start = start.with_data_address(edr);
         }
         queue_transfer(conn, record, start.into()).await?;
-        if record.format == PUSH {
+        if record.format == PUSH && dataplane::feed_push::wants_feed(record.data_address.as_ref()) {
+            // A feed does not end: the transfer stays STARTED and every change is pushed as it happens.
+            dataplane::feed_push::subscribe(conn, &record.pid, &agreement.target).await?;
+        } else if record.format == PUSH {
             let endpoint = record.data_address.as_ref().and_then(|a| a.endpoint.clone()).unwrap_or_default();
             let authorization =
                 record.data_address.as_ref().and_then(|a| a.property("authorization")).map(str::to_string);
@@ -253,9 +268,20 @@ impl Processes {
     }
 
     /// Requests a transfer as consumer under an agreement we hold.
-    pub async fn request_transfer(&self, agreement_id: &str, format: &str) -> Result<TransferView, ProcessError> {
+    /// With `feed`, a PUSH transfer asks for the versions-and-rights feed by push (`dataplane::feed_push`).
+    pub async fn request_transfer(
+        &self,
+        agreement_id: &str,
+        format: &str,
+        feed: bool,
+    ) -> Result<TransferView, ProcessError> {
         if format != PULL && format != PUSH {
             return Err(ProcessError::Invalid(format!("format `{format}` is not supported: use {PULL} or {PUSH}")));
+        }
+        if feed && format != PUSH {
+            return Err(ProcessError::Invalid(format!(
+                "`feed: true` asks for the feed by push: use {PUSH} (a {PULL} transfer reads the feed at its feedEndpoint)"
+            )));
         }
         let pid = new_pid();
         {
@@ -279,7 +305,11 @@ impl Processes {
             record.counterparty_id = negotiation.counterparty_id.clone();
             record.audience = Some(agreement.assigner.clone());
             let mut request = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
-            if format == PUSH {
+            if feed {
+                let inbox = dataplane::feed_push::feed_inbox_address(&self.inner.base_url, &pid)?;
+                record.data_address = Some(inbox.clone());
+                request = request.with_data_address(inbox);
+            } else if format == PUSH {
                 let inbox = dataplane::inbox_address(&self.inner.base_url, &pid);
                 record.data_address = Some(inbox.clone());
                 request = request.with_data_address(inbox);
