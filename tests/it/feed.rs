@@ -233,7 +233,7 @@ async fn a_pushed_feed_reaches_the_consumer_in_order_across_restarts_of_either_s
     let pulled = created["pid"].as_str().expect("pid").to_string();
     consumer.wait_for(&format!("/api/v1/transfers/{pulled}"), "STARTED", |t| state(t) == "STARTED").await;
     let mut reference: Vec<Value> = Vec::new();
-    let mut read_reference = async |consumer: &Node, reference: &mut Vec<Value>| loop {
+    let read_reference = async |consumer: &Node, reference: &mut Vec<Value>| loop {
         let page = feed(consumer, &pulled).await;
         reference.extend(changes(&page));
         if page["more"] != true {
@@ -340,4 +340,126 @@ async fn a_pushed_feed_reaches_the_consumer_in_order_across_restarts_of_either_s
     let unchanged = feed(&consumer, &pushed).await;
     assert_eq!(seqs(&kept(&unchanged)), all, "nothing kept from the bad pushes");
     assert_eq!(unchanged["cursor"].as_i64(), Some(cursor));
+}
+
+/// A work that stops matching a collection's selector is announced as leaving it, once, to pulled and pushed
+/// feeds alike; its later changes stay out; when it matches again it comes back marked `joined`. Reading the same
+/// page again (a consumer that lost it) gives the same answer.
+#[tokio::test]
+async fn a_work_leaving_a_collection_is_announced_once_and_joining_again_is_marked() {
+    let provider = provider().await;
+    let mut consumer = Node::new("broadcaster", &["--no-default-offer"]).await;
+    consumer.start().await;
+    let works = provider.get("/api/v1/works?limit=200").await;
+    let mut work = works["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|w| w["title"] == "The Counselor"))
+        .cloned()
+        .expect("the MEC sample's work");
+    let work_id = work["id"].as_str().expect("id").to_string();
+    let path = format!("/api/v1/works/{}", encode(&work_id));
+    let set_genres = async |work: &mut Value, genres: Value| {
+        work["genres"] = genres;
+        let (status, body) = provider.api(Method::PUT, &path, Some(work)).await;
+        assert!(status == 200 || status == 201, "{body:#}");
+    };
+    set_genres(&mut work, json!(["Thriller", "Festival selection"])).await;
+    let definition = json!({"id": "festival", "title": "Festival selection",
+        "selector": {"genres": ["Festival selection"]}, "policy_id": "urn:acme:open"});
+    let (status, body) = provider.api(Method::POST, "/api/v1/offer-definitions", Some(&definition)).await;
+    assert_eq!(status, 201, "{body:#}");
+    let collection = passerelle_connector::catalog::ids::collection_dataset_id("festival");
+    let offer_id = passerelle_connector::catalog::ids::definition_offer_id("festival", &collection);
+    let pid = negotiate(&consumer, &provider, &collection, &offer_id).await;
+    let finalized =
+        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| state(n) == "FINALIZED").await;
+    let agreement = finalized["agreement_id"].as_str().expect("agreement").to_string();
+    let mut transfers = Vec::new();
+    for (format, feed) in [("HttpData-PULL", false), ("HttpData-PUSH", true)] {
+        let body = json!({"agreementId": agreement, "format": format, "feed": feed});
+        let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+        assert_eq!(status, 201, "{created:#}");
+        let transfer = created["pid"].as_str().expect("pid").to_string();
+        consumer.wait_for(&format!("/api/v1/transfers/{transfer}"), "STARTED", |t| state(t) == "STARTED").await;
+        transfers.push(transfer);
+    }
+    let (pulled, pushed) = (transfers[0].clone(), transfers[1].clone());
+    let mut kept: Vec<Value> = Vec::new();
+    let pull_all = async |consumer: &Node, kept: &mut Vec<Value>| loop {
+        let page = feed(consumer, &pulled).await;
+        kept.extend(changes(&page));
+        if page["more"] != true {
+            break;
+        }
+    };
+    // Membership is decided when a change is first served: the pushed feed is let catch up before each change, so
+    // that both feeds see the same membership and tell the same story.
+    let story = |changes: &[Value]| -> Vec<(i64, String, String)> {
+        changes
+            .iter()
+            .map(|c| {
+                let op = c["op"].as_str().unwrap_or_default().to_string();
+                (c["seq"].as_i64().unwrap_or(-1), op, c["membership"].as_str().unwrap_or_default().to_string())
+            })
+            .collect()
+    };
+    let push_caught_up = async |consumer: &Node, kept: &[Value]| {
+        let want = story(kept);
+        consumer
+            .wait_for(&format!("/api/v1/transfers/{pushed}/feed"), "the pushed collection feed", |p| {
+                story(&changes(p)) == want
+            })
+            .await;
+    };
+    pull_all(&consumer, &mut kept).await;
+    assert!(!kept.is_empty() && kept.iter().all(|c| c["workId"] == work_id.as_str()), "{kept:#?}");
+    assert_eq!(kept[0]["membership"], "joined", "the first change of a member says it joined: {kept:#?}");
+    assert_eq!(kept.iter().filter(|c| c["membership"] == "joined").count(), 1, "{kept:#?}");
+    push_caught_up(&consumer, &kept).await;
+
+    // The work leaves the collection: one `leave`, no document; its next change stays out.
+    set_genres(&mut work, json!(["Thriller"])).await;
+    work["title"] = json!("The Counselor (outside the festival)");
+    let (status, body) = provider.api(Method::PUT, &path, Some(&work)).await;
+    assert!(status == 200 || status == 201, "{body:#}");
+    let before = kept.len();
+    pull_all(&consumer, &mut kept).await;
+    let new = &kept[before..];
+    assert_eq!(new.len(), 1, "{new:#?}");
+    assert_eq!((new[0]["entity"].as_str(), new[0]["op"].as_str()), (Some("membership"), Some("leave")), "{new:#?}");
+    assert_eq!(new[0]["workId"], work_id.as_str());
+    assert!(new[0]["document"].is_null());
+    push_caught_up(&consumer, &kept).await;
+
+    // It matches again: back, marked `joined`, with its document.
+    set_genres(&mut work, json!(["Thriller", "Festival selection"])).await;
+    let before = kept.len();
+    pull_all(&consumer, &mut kept).await;
+    let new = &kept[before..];
+    assert_eq!(new.len(), 1, "{new:#?}");
+    assert_eq!(new[0]["membership"], "joined", "{new:#?}");
+    assert!(new[0]["document"].to_string().contains("Festival selection"), "{new:#?}");
+    push_caught_up(&consumer, &kept).await;
+
+    // The provider serves the same page again the same way (a consumer that lost it reads it again).
+    let edr = consumer.get(&format!("/api/v1/transfers/{pulled}/edr")).await;
+    let property = |name: &str| {
+        edr["endpointProperties"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["name"] == name))
+            .and_then(|p| p["value"].as_str())
+            .unwrap_or_else(|| panic!("no {name}: {edr:#}"))
+            .to_string()
+    };
+    let (feed_url, token) = (property("feedEndpoint"), property("authorization"));
+    let read = async |after: i64| -> Value {
+        let response =
+            consumer.http.get(format!("{feed_url}?after={after}")).bearer_auth(&token).send().await.expect("feed");
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.expect("page")
+    };
+    let leave_seq = kept.iter().find(|c| c["op"] == "leave").and_then(|c| c["seq"].as_i64()).expect("leave");
+    let (once, twice) = (read(leave_seq - 1).await, read(leave_seq - 1).await);
+    assert_eq!(once["changes"], twice["changes"]);
+    assert_eq!(once["changes"][0]["op"], "leave", "{once:#}");
 }

@@ -14,6 +14,8 @@
 //! - Push: the same pages, posted by the provider as changes happen, kept by the same
 //!   [`Processes::keep_feed_page`] (`feed_push`); `follow_feed` then shows what was kept.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::header::AUTHORIZATION;
@@ -66,21 +68,23 @@ pub(super) async fn serve_feed(
     let Query(query) = query.map_err(|e| DataError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let after = number("after", query.after.as_deref(), 0, i64::MAX)?;
     let limit = number("limit", query.limit.as_deref(), MAX_PAGE, MAX_PAGE)?.max(1);
-    authorize(&processes, &headers, &id).await?;
-    let (changes, next, more) = changes_for(&processes, &id, after, limit).await?;
+    let grant = authorize(&processes, &headers, &id).await?;
+    let (changes, next, more) = changes_for(&processes, &grant.transfer_pid, &id, after, limit).await?;
     Ok(Json(json!({"dataset": id, "changes": changes, "next": next, "more": more})).into_response())
 }
 
-/// The page of dataset `id`'s feed after `after`: `(changes, next cursor, more)`; the same for a pull and a push.
+/// The page of dataset `id`'s feed after `after` for transfer `pid`: `(changes, next cursor, more)`; the same for
+/// a pull and a push.
 pub(super) async fn changes_for(
     processes: &Processes,
+    pid: &str,
     id: &str,
     after: i64,
     limit: i64,
 ) -> Result<(Vec<Value>, i64, bool), DataError> {
     match ids::parse_dataset_id(id) {
         Some(DatasetRef::Work(work_id)) => work_changes(processes, &work_id, after, limit).await,
-        Some(DatasetRef::Collection(definition)) => collection_changes(processes, &definition, after, limit).await,
+        Some(DatasetRef::Collection(definition)) => collection_changes(processes, pid, &definition, after, limit).await,
         Some(DatasetRef::Service(_)) => Err(DataError::new(
             StatusCode::BAD_REQUEST,
             "no_feed",
@@ -150,12 +154,17 @@ async fn work_changes(
 /// was looked at, so the next page starts there.
 const COLLECTION_SCAN: i64 = 5_000;
 
-/// The changes of the works in collection `definition` after `after`. Membership is decided when the page is
-/// read, by the offer definition's selector (a work whose rights window changes so that it enters the collection
-/// appears with that change); a deleted work's membership can no longer be checked, so its deletion is reported
-/// to every collection feed.
+/// The changes of the works in collection `definition` after `after`, as transfer `pid`'s consumer sees them.
+///
+/// Membership is decided by the offer definition's selector when a change is first served, and the decision is
+/// kept per (transfer, change) in `feed_membership` (migration 0009), so that serving the same page again gives the
+/// same answer and each consumer is told once when a work joins (`"membership": "joined"` on its change) and once
+/// when it leaves (a change with `"entity": "membership"`, `"op": "leave"`, no document) — a work whose rights
+/// window changes so that the selector no longer matches it does not just fall silent. A deleted work is reported
+/// to the feeds it was a member of.
 async fn collection_changes(
     processes: &Processes,
+    pid: &str,
     definition: &str,
     after: i64,
     limit: i64,
@@ -168,8 +177,11 @@ async fn collection_changes(
     .fetch_all(processes.pool())
     .await
     .map_err(internal)?;
+    let last_seq = rows.last().map(|r| r.try_get::<i64, _>("seq")).transpose().map_err(internal)?.unwrap_or(after);
+    let (mut members, decided) = membership_before(processes, pid, after, last_seq).await?;
     let mut scanned_all = rows.len() as i64 <= COLLECTION_SCAN;
-    let mut membership: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut selected_now: HashMap<String, bool> = HashMap::new();
+    let mut decisions: Vec<(i64, String, bool)> = Vec::new();
     let mut changes = Vec::new();
     let mut next = after;
     for row in rows.iter().take(COLLECTION_SCAN as usize) {
@@ -177,24 +189,103 @@ async fn collection_changes(
             scanned_all = false;
             break;
         }
+        let seq: i64 = row.try_get("seq").map_err(internal)?;
         let work_id: String = row.try_get("work_id").map_err(internal)?;
         let deleted_work = row.try_get::<String, _>("op").map_err(internal)? == "delete"
             && row.try_get::<String, _>("entity").map_err(internal)? == "work";
-        let member = match membership.get(&work_id) {
-            Some(known) => *known,
+        let was = members.get(&work_id).copied().unwrap_or(false);
+        let member = match decided.get(&seq) {
+            Some(member) => *member,
+            None if deleted_work => {
+                if was {
+                    decisions.push((seq, work_id.clone(), false));
+                }
+                false
+            }
             None => {
-                let known = in_collection(processes, definition, &work_id).await?;
-                membership.insert(work_id.clone(), known);
-                known
+                let now = match selected_now.get(&work_id) {
+                    Some(known) => *known,
+                    None => {
+                        let known = in_collection(processes, definition, &work_id).await?;
+                        selected_now.insert(work_id.clone(), known);
+                        known
+                    }
+                };
+                // Only what a consumer is told needs remembering: a work that never was a member stays unrecorded.
+                if now || was {
+                    decisions.push((seq, work_id.clone(), now));
+                }
+                now
             }
         };
-        if member || deleted_work {
-            let (_, change) = change_json(processes, row).await?;
+        if member || (was && deleted_work) {
+            let (_, mut change) = change_json(processes, row).await?;
+            if member && !was {
+                change["membership"] = json!("joined");
+            }
             changes.push(change);
+        } else if was {
+            changes.push(json!({"seq": seq, "entity": "membership", "id": work_id, "workId": work_id, "op": "leave",
+                "at": row.try_get::<String, _>("at").map_err(internal)?, "document": null}));
         }
-        next = row.try_get("seq").map_err(internal)?;
+        members.insert(work_id, member);
+        next = seq;
+    }
+    if !decisions.is_empty() {
+        let _writer = processes.inner.write.lock().await;
+        let mut tx = processes.pool().begin().await.map_err(internal)?;
+        for (seq, work_id, member) in &decisions {
+            sqlx::query(
+                "INSERT INTO feed_membership (transfer_pid, seq, work_id, member) VALUES (?, ?, ?, ?)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(pid)
+            .bind(seq)
+            .bind(work_id)
+            .bind(member)
+            .execute(&mut *tx)
+            .await
+            .map_err(internal)?;
+        }
+        tx.commit().await.map_err(internal)?;
     }
     Ok((changes, next, !scanned_all))
+}
+
+/// Transfer `pid`'s membership decisions: each work's last one up to `after` (where the page starts), and those
+/// already taken for the changes in `(after, last]` (a page served again).
+async fn membership_before(
+    processes: &Processes,
+    pid: &str,
+    after: i64,
+    last: i64,
+) -> Result<(HashMap<String, bool>, HashMap<i64, bool>), DataError> {
+    let rows = sqlx::query(
+        "SELECT f.work_id, f.member FROM feed_membership f
+         WHERE f.transfer_pid = ?1 AND f.seq = (SELECT MAX(g.seq) FROM feed_membership g
+             WHERE g.transfer_pid = ?1 AND g.work_id = f.work_id AND g.seq <= ?2)",
+    )
+    .bind(pid)
+    .bind(after)
+    .fetch_all(processes.pool())
+    .await
+    .map_err(internal)?;
+    let mut members = HashMap::with_capacity(rows.len());
+    for row in rows {
+        members.insert(row.try_get("work_id").map_err(internal)?, row.try_get("member").map_err(internal)?);
+    }
+    let rows = sqlx::query("SELECT seq, member FROM feed_membership WHERE transfer_pid = ? AND seq > ? AND seq <= ?")
+        .bind(pid)
+        .bind(after)
+        .bind(last)
+        .fetch_all(processes.pool())
+        .await
+        .map_err(internal)?;
+    let mut decided = HashMap::with_capacity(rows.len());
+    for row in rows {
+        decided.insert(row.try_get("seq").map_err(internal)?, row.try_get("member").map_err(internal)?);
+    }
+    Ok((members, decided))
 }
 
 /// Whether work `work_id` is offered under offer definition `definition` now.

@@ -140,7 +140,7 @@ async fn due(processes: &Processes) -> Result<Vec<Subscription>, sqlx::Error> {
 
 /// Pushes the next page of one feed; true when the consumer moved on (more may follow at once).
 async fn push_once(processes: &Processes, feed: Subscription) -> bool {
-    let page = changes_for(processes, &feed.dataset_id, feed.after, PUSH_PAGE).await;
+    let page = changes_for(processes, &feed.pid, &feed.dataset_id, feed.after, PUSH_PAGE).await;
     let (changes, next, _) = match page {
         Ok(page) => page,
         Err(e) => {

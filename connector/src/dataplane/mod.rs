@@ -270,7 +270,7 @@ async fn serve_dataset(
 }
 
 /// The request carries a live token of a STARTED transfer whose agreement is about dataset `id`.
-async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Result<(), DataError> {
+async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Result<Grant, DataError> {
     let grant = grant(processes, headers).await?;
     if grant.dataset_id != id {
         return Err(DataError::new(
@@ -279,7 +279,7 @@ async fn authorize(processes: &Processes, headers: &HeaderMap, id: &str) -> Resu
             format!("the token grants access to dataset `{}` only, under its agreement", grant.dataset_id),
         ));
     }
-    Ok(())
+    Ok(grant)
 }
 
 /// What a valid data-plane token grants: one STARTED transfer (ours, as provider) under one agreement.
