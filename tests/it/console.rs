@@ -210,8 +210,10 @@ async fn console_shows_a_real_contract_with_its_policy_transfers_and_history() {
     let theirs = Console::login(&scene.provider).await;
     let provider_contract = theirs.page(&format!("/console/contracts/{agreement}")).await;
     assert!(provider_contract.contains("the provider") && provider_contract.contains("Permitted:"));
+    crate::orders::offer_subtitling(&scene.provider, &[]).await;
     let offers = theirs.page("/console/offers").await;
     assert!(offers.contains("urn:acme:future") && offers.contains("2099"), "{offers}");
+    assert!(offers.contains("service:subtitling") && offers.contains("4.50 EUR per minute"), "{offers}");
 
     // The audit trail: entries listed, and a verification started from the console reports intact.
     let audit = console.page("/console/audit").await;
