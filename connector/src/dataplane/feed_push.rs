@@ -28,11 +28,10 @@ use passerelle_dsp::message::transfer::DataAddress;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{Row, SqliteConnection};
-use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
 use super::feed::{Kept, changes_for};
-use super::{DataError, HTTP_ENDPOINT_TYPE, bearer, internal, random_token};
+use super::{DataError, HTTP_ENDPOINT_TYPE, internal, random_token};
 use crate::contracts::{ProcessError, Processes, now_text};
 use crate::outbox::{doubling_backoff_ms, error_chain};
 
@@ -259,35 +258,7 @@ pub(super) async fn feed_inbox(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, DataError> {
-    let token = bearer(&headers)?;
-    let unknown =
-        || DataError::new(StatusCode::NOT_FOUND, "not_found", format!("no transfer `{pid}` receives a feed here"));
-    let row =
-        sqlx::query("SELECT data_address, state FROM transfers WHERE pid = ? AND side = 'consumer' AND format = ?")
-            .bind(&pid)
-            .bind(crate::transfers::PUSH)
-            .fetch_optional(processes.pool())
-            .await
-            .map_err(internal)?
-            .ok_or_else(unknown)?;
-    let address: Option<DataAddress> =
-        row.try_get::<Option<String>, _>("data_address").map_err(internal)?.and_then(|a| serde_json::from_str(&a).ok());
-    let expected = address
-        .filter(|a| wants_feed(Some(a)))
-        .and_then(|a| a.property("authorization").map(str::to_string))
-        .filter(|t| !t.is_empty())
-        .ok_or_else(unknown)?;
-    if !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
-        return Err(DataError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not valid for this inbox"));
-    }
-    let state: String = row.try_get("state").map_err(internal)?;
-    if state != "STARTED" {
-        return Err(DataError::new(
-            StatusCode::FORBIDDEN,
-            "transfer_not_started",
-            format!("transfer `{pid}` is {state}: its feed is accepted only while it is STARTED"),
-        ));
-    }
+    super::pushed_to(&processes, &headers, &pid, true).await?;
     let batch: Batch = serde_json::from_slice(&body).map_err(|e| {
         DataError::new(
             StatusCode::BAD_REQUEST,

@@ -382,43 +382,52 @@ async fn refresh(State(processes): State<Processes>, body: Bytes) -> Result<Resp
     .into_response())
 }
 
-async fn inbox(
-    State(processes): State<Processes>,
-    Path(pid): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, DataError> {
-    let token = bearer(&headers)?;
-    let documents: Value = serde_json::from_slice(&body).map_err(|e| {
-        DataError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the pushed body is not JSON: {e}"))
-    })?;
+/// The checks of a push we receive: transfer `pid` is an `HttpData-PUSH` we consume (a feed one for the feed inbox,
+/// another for the documents' inbox), the bearer token is the one we gave in its data address, and it is STARTED.
+async fn pushed_to(processes: &Processes, headers: &HeaderMap, pid: &str, feed: bool) -> Result<(), DataError> {
+    let token = bearer(headers)?;
+    let what = if feed { "a feed" } else { "data" };
     let unknown =
-        || DataError::new(StatusCode::NOT_FOUND, "not_found", format!("no transfer `{pid}` receives data here"));
+        || DataError::new(StatusCode::NOT_FOUND, "not_found", format!("no transfer `{pid}` receives {what} here"));
     let row =
         sqlx::query("SELECT data_address, state FROM transfers WHERE pid = ? AND side = 'consumer' AND format = ?")
-            .bind(&pid)
+            .bind(pid)
             .bind(crate::transfers::PUSH)
             .fetch_optional(processes.pool())
             .await
             .map_err(internal)?
             .ok_or_else(unknown)?;
-    let address: Option<String> = row.try_get("data_address").map_err(internal)?;
-    let state: String = row.try_get("state").map_err(internal)?;
+    let address: Option<DataAddress> =
+        row.try_get::<Option<String>, _>("data_address").map_err(internal)?.and_then(|a| serde_json::from_str(&a).ok());
     let expected = address
-        .and_then(|a| serde_json::from_str::<DataAddress>(&a).ok())
+        .filter(|a| feed_push::wants_feed(Some(a)) == feed)
         .and_then(|a| a.property("authorization").map(str::to_string))
         .filter(|t| !t.is_empty())
         .ok_or_else(unknown)?;
     if !bool::from(expected.as_bytes().ct_eq(token.as_bytes())) {
         return Err(DataError::new(StatusCode::UNAUTHORIZED, "unauthorized", "the token is not valid for this inbox"));
     }
+    let state: String = row.try_get("state").map_err(internal)?;
     if state != "STARTED" {
         return Err(DataError::new(
             StatusCode::FORBIDDEN,
             "transfer_not_started",
-            format!("transfer `{pid}` is {state}: data is accepted only while it is STARTED"),
+            format!("transfer `{pid}` is {state}: {what} is accepted only while it is STARTED"),
         ));
     }
+    Ok(())
+}
+
+async fn inbox(
+    State(processes): State<Processes>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, DataError> {
+    let documents: Value = serde_json::from_slice(&body).map_err(|e| {
+        DataError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the pushed body is not JSON: {e}"))
+    })?;
+    pushed_to(&processes, &headers, &pid, false).await?;
     sqlx::query("INSERT INTO received_data (transfer_pid, body, received_at) VALUES (?, ?, ?)")
         .bind(&pid)
         .bind(documents.to_string())
