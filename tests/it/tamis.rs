@@ -29,7 +29,7 @@ fn the_demo_plays_the_whole_story_and_stops_its_services() {
         ("[ 3/13] publish", "lab offers its subtitling service"),
         ("[ 4/13] discover", "distributor found the lab's service (kind=service, language=es); broadcaster found"),
         ("[ 5/13] negotiate-service", "STARTED"),
-        ("[ 6/13] negotiate-feed", "agreement urn:uuid:"),
+        ("[ 6/13] negotiate-feed", "the feed is pushed to the broadcaster"),
         ("[ 7/13] order", "PO-2026-ES-001: Spanish subtitles for EIDR 10.5240/"),
         ("[ 8/13] production", "IN_PROGRESS(qc)"),
         ("[ 9/13] deliver", "es.srt delivered"),

@@ -6,7 +6,8 @@
 //! distributor, and plays the French media pilot's story through the management APIs a user would call:
 //! publish → discover in the catalogue → negotiate the lab's subtitling service → order Spanish subtitles →
 //! quote, confirmation, progress → delivery with hashes → signed receipt and automatic QC → human acceptance →
-//! the broadcaster, which negotiated the work's versions-and-rights feed, sees the new subtitle version.
+//! the broadcaster, which negotiated the work's versions-and-rights feed (pushed to it as changes happen), sees
+//! the new subtitle version.
 //!
 //! Nothing is simulated: every step is a real call answered by a real connector, and each step checks what it
 //! got (a step that does not reach its expected state fails the demo with the connector's own message). Child

@@ -120,16 +120,26 @@ pub async fn play(options: &DemoOptions, report: &mut dyn FnMut(&Step)) -> Resul
 
     // 5. The distributor contracts the lab's service (the lab verifies who asks) and opens the order channel.
     let fail = at("negotiate-service");
-    let (service_agreement, service_transfer) = contract(&distributor, &service_hit).await.map_err(&fail)?;
+    let pull = json!({"format": "HttpData-PULL"});
+    let (service_agreement, service_transfer) = contract(&distributor, &service_hit, pull).await.map_err(&fail)?;
     progress.done("negotiate-service", format!("agreement {service_agreement}, transfer {service_transfer} STARTED"));
 
-    // 6. The broadcaster contracts the work and follows its versions-and-rights feed.
+    // 6. The broadcaster contracts the work and has its versions-and-rights feed pushed to it.
     let fail = at("negotiate-feed");
-    let (feed_agreement, feed_transfer) = contract(&broadcaster, &work_hit).await.map_err(&fail)?;
+    let push = json!({"format": "HttpData-PUSH", "feed": true});
+    let (feed_agreement, feed_transfer) = contract(&broadcaster, &work_hit, push).await.map_err(&fail)?;
     let feed_path = format!("/api/v1/transfers/{feed_transfer}/feed");
-    let first = broadcaster.get(&feed_path).await.map_err(&fail)?;
+    let first = broadcaster
+        .wait_for(&feed_path, "the first pushed changes", |page| {
+            page["changes"].as_array().is_some_and(|c| !c.is_empty())
+        })
+        .await
+        .map_err(&fail)?;
     let known = first["changes"].as_array().map_or(0, Vec::len);
-    progress.done("negotiate-feed", format!("agreement {feed_agreement}; the feed holds {known} change(s) so far"));
+    progress.done(
+        "negotiate-feed",
+        format!("agreement {feed_agreement}; the feed is pushed to the broadcaster: {known} change(s) so far"),
+    );
 
     // 7. The order: Spanish subtitles for the exact version (EIDR edit).
     let fail = at("order");
@@ -370,7 +380,9 @@ fn hit_of(results: &Value, provider: &str, dataset: &str) -> Option<Value> {
 }
 
 /// Negotiates the hit's first offer to FINALIZED and starts a pull transfer: `(agreement id, transfer pid)`.
-async fn contract(consumer: &Service, hit: &Value) -> Result<(String, String), String> {
+/// Negotiates `hit`'s offer and starts a transfer under the agreement (`transfer`: the format and options of the
+/// request, e.g. `{"format": "HttpData-PULL"}`); `(agreement, transfer pid)` once it is STARTED.
+async fn contract(consumer: &Service, hit: &Value, transfer: Value) -> Result<(String, String), String> {
     let start = json!({"counterPartyAddress": hit["providerAddress"], "datasetId": hit["datasetId"],
         "offerId": hit["offerIds"][0]});
     let created = consumer.post("/api/v1/negotiations", &start).await?;
@@ -384,8 +396,9 @@ async fn contract(consumer: &Service, hit: &Value) -> Result<(String, String), S
         return Err(format!("negotiation {pid} was terminated: {}", done["termination"]));
     }
     let agreement = done["agreement_id"].as_str().unwrap_or_default().to_string();
-    let transfer =
-        consumer.post("/api/v1/transfers", &json!({"agreementId": agreement, "format": "HttpData-PULL"})).await?;
+    let mut request = transfer;
+    request["agreementId"] = json!(agreement);
+    let transfer = consumer.post("/api/v1/transfers", &request).await?;
     let pid = transfer["pid"].as_str().unwrap_or_default().to_string();
     consumer
         .wait_for(&format!("/api/v1/transfers/{pid}"), "the transfer to start", |t| t["state"] == "STARTED")
