@@ -536,3 +536,83 @@ async fn two_members_negotiate_with_dcp_on_every_message() {
     drop(consumer_run);
     assert!(provider_run.stop().await.success());
 }
+
+/// A lab's service "for distributors and producers" (issue 7's example): the role is decided at negotiation on the
+/// credentials DCP verified — a distributor gets the agreement and places orders under it (an order call, which
+/// carries the transfer's token and no credential, is not refused for the role it cannot show again); a
+/// broadcaster does not even see the offer, and a request for it is refused.
+#[tokio::test]
+async fn a_service_for_distributors_is_agreed_on_the_verified_role_and_takes_their_orders() {
+    let authority = AuthorityProcess::start().await;
+    let lab = Participant::init("Sous-Titres Lab", "lab", &authority, &["--no-default-offer"]).await;
+    let distributor = Participant::init("Films du Marais", "distributor", &authority, &["--no-default-offer"]).await;
+    let broadcaster = Participant::init("Canal Est", "broadcaster", &authority, &["--no-default-offer"]).await;
+    let (lab_run, distributor_run, broadcaster_run) =
+        (lab.run().await, distributor.run().await, broadcaster.run().await);
+    for participant in [&lab, &distributor, &broadcaster] {
+        let out = participant.onboard(&authority).await;
+        assert_eq!(out.code(), Some(0), "onboard: {}", out.stderr);
+    }
+    let policy = json!({"@id": "urn:lab:subtitling", "@type": "Offer", "permission": [{"action": "use", "constraint": [
+        {"leftOperand": "role", "operator": "isAnyOf", "rightOperand": ["distributor", "producer"]},
+        {"leftOperand": "count", "operator": "lteq", "rightOperand": 2},
+        {"leftOperand": "language", "operator": "isAnyOf", "rightOperand": ["es", "fr"]}]}]});
+    let (status, body) = lab_run.api_json(Method::POST, "/api/v1/policies", &policy).await;
+    assert_eq!(status, 201, "{body:#}");
+    let (status, body) = lab_run.api_json(Method::POST, "/api/v1/services", &crate::orders::subtitling_service()).await;
+    assert_eq!(status, 201, "{body:#}");
+
+    // The broadcaster's view of the lab's catalog has no service; the distributor's has it.
+    let (status, seen_by_broadcaster) = catalog_request(&lab_run, Some(&broadcaster.token_for(&lab.did))).await;
+    assert_eq!(status, 200, "{seen_by_broadcaster:#}");
+    assert!(!seen_by_broadcaster.to_string().contains("service:subtitling"), "{seen_by_broadcaster:#}");
+    let (status, catalog) = catalog_request(&lab_run, Some(&distributor.token_for(&lab.did))).await;
+    assert_eq!(status, 200, "{catalog:#}");
+    let service = catalog["dataset"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["@id"] == "service:subtitling")
+        .cloned()
+        .unwrap_or_else(|| panic!("the distributor sees the service: {catalog:#}"));
+    let offer_id = service["hasPolicy"][0]["@id"].as_str().expect("offer").to_string();
+
+    // The broadcaster cannot fetch the offer (the dataset is hidden from it), so it asks with the whole offer, as
+    // seen by someone else: the lab refuses it on the role DCP verified.
+    let mut full_offer = service["hasPolicy"][0].clone();
+    full_offer["target"] = json!("service:subtitling");
+    let negotiate = async |consumer: &Running| {
+        let mut request = json!({"counterPartyAddress": format!("{}/dsp/2025-1", lab_run.protocol)});
+        if consumer.protocol == broadcaster_run.protocol {
+            request["offer"] = full_offer.clone();
+        } else {
+            request["offerId"] = json!(offer_id);
+            request["datasetId"] = json!("service:subtitling");
+        }
+        let (status, created) = consumer.api_json(Method::POST, "/api/v1/negotiations", &request).await;
+        assert_eq!(status, 201, "{created:#}");
+        let pid = created["pid"].as_str().expect("pid").to_string();
+        wait_for(consumer, &format!("/api/v1/negotiations/{pid}"), |n| {
+            n["state"] == "FINALIZED" || n["state"] == "TERMINATED"
+        })
+        .await
+    };
+    let refused = negotiate(&broadcaster_run).await;
+    assert_eq!(refused["state"], "TERMINATED", "{refused:#}");
+    assert!(refused.to_string().contains("broadcaster"), "the reason names the role: {refused:#}");
+
+    let agreed = negotiate(&distributor_run).await;
+    assert_eq!(agreed["state"], "FINALIZED", "{agreed:#}");
+    let body = json!({"agreementId": agreed["agreement_id"], "format": "HttpData-PULL"});
+    let (status, created) = distributor_run.api_json(Method::POST, "/api/v1/transfers", &body).await;
+    assert_eq!(status, 201, "{created:#}");
+    let transfer = created["pid"].as_str().expect("pid").to_string();
+    wait_for(&distributor_run, &format!("/api/v1/transfers/{transfer}"), |t| t["state"] == "STARTED").await;
+    let order = json!({"transferPid": transfer, "order": crate::orders::order("PO-ROLE-1", "es")});
+    let (status, placed) = distributor_run.api_json(Method::POST, "/api/v1/orders", &order).await;
+    assert_eq!((status, placed["state"].as_str()), (201, Some("REQUESTED")), "{placed:#}");
+    // The other constraints still hold on every call: German is outside the agreement.
+    let order = json!({"transferPid": transfer, "order": crate::orders::order("PO-ROLE-2", "de")});
+    let (status, refused) = distributor_run.api_json(Method::POST, "/api/v1/orders", &order).await;
+    assert_eq!((status, refused["error"].as_str()), (403, Some("agreement_refused")), "{refused:#}");
+}

@@ -185,10 +185,10 @@ async fn service_of(orders: &Orders, agreement: &AgreementRecord) -> Result<Serv
 
 /// The agreement's verdict on a call for `order`; its explanation when refused.
 fn checked(policy: &Policy, order: &Order, caller: &str, count: OrderCount) -> Result<(), Refusal> {
-    // The caller's role is not known on a token-authenticated call: the role was checked when the agreement was
-    // made. An agreement that constrains it again per call is refused here, closed.
+    // The caller's role is not known on a token-authenticated call: it was decided, on verified credentials, when
+    // the agreement was made, so the call is checked against the rest (`callable`).
     let call = AgreementCall::new(caller, None, count, OffsetDateTime::now_utc());
-    match check_agreement(policy, order, &call) {
+    match check_agreement(&super::negotiation::callable(policy), order, &call) {
         Ok(_) => Ok(()),
         Err(AgreementError::Refused { explanation, .. }) => {
             Err(Refusal::new(StatusCode::FORBIDDEN, "agreement_refused", explanation))
