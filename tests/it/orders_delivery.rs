@@ -75,8 +75,16 @@ async fn lab(more: &[Value], mam: &str) -> Node {
 /// A distributor with a catalogue of its own (the Avails sample: works, versions with EIDR edits, rights), a
 /// FINALIZED service agreement with the lab and a STARTED transfer under it.
 async fn distributor_of(lab: &Node, mam: &str) -> (Node, String) {
+    distributor_configured(lab, mam, "").await
+}
+
+/// [`distributor_of`] with `config` added to its configuration file.
+async fn distributor_configured(lab: &Node, mam: &str, config: &str) -> (Node, String) {
     let mut distributor = Node::new("distributor", &["--no-default-offer"]).await;
     webhooks_to(&distributor, mam);
+    if !config.is_empty() {
+        configure(&distributor, config);
+    }
     let import = distributor.folder.import(&[sample("movielabs-mddf_Avails_noErrors_v2.4.xml")], true).await;
     assert_eq!(import.code(), Some(0), "{}\n{}", import.stdout, import.stderr);
     distributor.start().await;
@@ -415,6 +423,45 @@ async fn an_order_after_the_agreed_window_is_refused_with_the_policys_explanatio
     let why = refused["message"].as_str().unwrap_or_default();
     assert!(why.contains("the time is before") && why.contains("→ FAILS"), "{why}");
     assert_eq!(lab.get("/api/v1/orders").await["items"], json!([]), "nothing stored at the lab");
+}
+
+/// A delivery announcing more than the distributor takes in (`[exchange] max_delivery_bytes`) is refused before any
+/// file is fetched, and the lab reads why.
+#[tokio::test]
+async fn a_delivery_larger_than_the_distributor_takes_in_is_refused_unfetched() {
+    let (_mam, mam_url) = Mam::start().await;
+    let lab = lab(&[], &mam_url).await;
+    let (distributor, transfer) =
+        distributor_configured(&lab, &mam_url, "\n[exchange]\nmax_delivery_bytes = 16\n").await;
+    let (_, eidr) = a_version_with_eidr(&distributor).await;
+    let (ours, theirs) = in_work(&lab, &distributor, &transfer, &order("PO-BIG", &eidr)).await;
+    let folder = outbox_folder(&lab, "PO-BIG-v1", GOOD_SRT);
+    let (status, delivered) = deliver(&lab, &theirs, json!({"folder": folder_text(&folder)})).await;
+    assert_eq!(status, 201, "{delivered:#}");
+    let refused = distributor
+        .wait_for(&format!("/api/v1/orders/{ours}"), "the refusal", |o| o["state"] == "REDELIVERY_REQUESTED")
+        .await;
+    let problem = &refused["log"].as_array().unwrap().last().unwrap()["event"]["problems"][0];
+    assert_eq!((problem["file"].as_str(), problem["problem"].as_str()), (Some("(manifest)"), Some("too_large")));
+    assert!(problem["message"].as_str().unwrap_or_default().contains("max_delivery_bytes"), "{problem:#}");
+    let pool = db(&distributor).await;
+    let fetched: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_deliveries WHERE intact = 1")
+        .fetch_one(&pool)
+        .await
+        .expect("deliveries");
+    assert_eq!(fetched, 0);
+    let received = distributor.folder.dir.path().join("deliveries");
+    let files = walk_files(&received);
+    assert!(files.is_empty(), "nothing fetched: {files:?}");
+    lab.wait_for(&format!("/api/v1/orders/{theirs}"), "the refusal at the lab", |o| {
+        o["state"] == "REDELIVERY_REQUESTED"
+    })
+    .await;
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries.flatten().flat_map(|e| if e.path().is_dir() { walk_files(&e.path()) } else { vec![e.path()] }).collect()
 }
 
 /// A distributor and a lab with a service contract, a STARTED transfer under it and an order whose delivery

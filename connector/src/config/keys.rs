@@ -270,6 +270,13 @@ pub const KEYS: &[KeySpec] = &[
         "Folders a lab may deliver subtitle orders from, separated by spaces or commas, relative to this file's folder (default: deliveries-out). A delivery folder must lie inside one of them.",
     ),
     key(
+        "exchange",
+        "max_delivery_bytes",
+        KeyKind::Integer,
+        Some("10737418240"),
+        "Largest total size a lab's delivery may announce (bytes, default 10 GiB): a larger one is refused before any file is fetched.",
+    ),
+    key(
         "log",
         "filter",
         KeyKind::Text,

@@ -41,6 +41,8 @@ const DEFAULT_SIGNING_KEY_FILE: &str = "secrets/signing-key.jwk";
 const DEFAULT_STORE_PATH: &str = "data/passerelle.db";
 const DEFAULT_PAGE_SIZE: i64 = 50;
 const MAX_PAGE_SIZE: i64 = 1000;
+/// Default of `[exchange] max_delivery_bytes`: 10 GiB, far above any subtitle delivery.
+const DEFAULT_MAX_DELIVERY_BYTES: i64 = 10 * 1024 * 1024 * 1024;
 const MIN_API_KEY_LEN: usize = 16;
 
 /// The participant's role in the data space: the same type the membership credential
@@ -136,6 +138,8 @@ pub struct Config {
     /// Folders a lab may deliver subtitle orders from (`[exchange] outbox_roots`); empty: the connector folder's
     /// `deliveries-out/`.
     pub exchange_outbox_roots: Vec<PathBuf>,
+    /// Largest total size of a delivery we take in (`[exchange] max_delivery_bytes`).
+    pub exchange_max_delivery_bytes: u64,
     pub log_filter: String,
     pub log_format: LogFormat,
     /// Things worth telling the operator that do not stop the connector (unknown
@@ -519,6 +523,22 @@ impl Settings {
             None => DEFAULT_PAGE_SIZE as usize,
         };
 
+        let exchange_max_delivery_bytes = match self.get("exchange", "max_delivery_bytes") {
+            Some(s) => {
+                let n = s.value.as_integer().unwrap_or(DEFAULT_MAX_DELIVERY_BYTES);
+                if n < 1 {
+                    return Err(Self::invalid(
+                        "exchange",
+                        "max_delivery_bytes",
+                        &s.origin,
+                        format!("{n} is out of range; give a positive number of bytes"),
+                    ));
+                }
+                n as u64
+            }
+            None => DEFAULT_MAX_DELIVERY_BYTES as u64,
+        };
+
         let catalogue_url = match self.text("catalogue", "url") {
             None => None,
             Some((raw, origin)) => {
@@ -600,6 +620,7 @@ impl Settings {
             catalogue_url,
             webhooks,
             exchange_outbox_roots,
+            exchange_max_delivery_bytes,
             log_filter,
             log_format,
             warnings,

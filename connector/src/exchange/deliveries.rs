@@ -57,6 +57,8 @@ const SERVE_CHUNK: usize = 256 * 1024;
 pub struct DeliverySettings {
     pub(crate) state_dir: PathBuf,
     pub(crate) outbox_roots: Vec<PathBuf>,
+    /// The largest total a delivery may announce (`[exchange] max_delivery_bytes`): checked before any download.
+    pub(crate) max_delivery_bytes: u64,
     pub(crate) signer: Signer,
     pub(crate) resolver: Arc<dyn DidResolver>,
 }
@@ -93,7 +95,8 @@ impl DeliverySettings {
             kid: identity.dcp().key_url(),
             key: identity.signing_key().clone(),
         };
-        DeliverySettings { state_dir, outbox_roots, signer, resolver }
+        let max_delivery_bytes = config.exchange_max_delivery_bytes;
+        DeliverySettings { state_dir, outbox_roots, max_delivery_bytes, signer, resolver }
     }
 }
 
@@ -498,18 +501,16 @@ async fn intake_once(orders: &Orders, key: &str, n: u64) -> Result<(), String> {
     let manifest = match DeliveryManifest::from_json(&row.manifest).and_then(|m| m.validate().map(|()| m)) {
         Ok(manifest) => manifest,
         Err(e) => {
-            let problem = DeliveryProblem {
-                file: "(manifest)".into(),
-                problem: "manifest".into(),
-                algorithm: None,
-                expected: None,
-                actual: None,
-                message: format!("the delivery's manifest is unusable: {e}"),
-            };
+            let problem = manifest_problem("manifest", format!("the delivery's manifest is unusable: {e}"));
             let verification = json!({"problems": [problem]}).to_string();
             return answer(orders, &order, n, &row.manifest_ref, vec![problem], &verification).await;
         }
     };
+    if let Some(problem) = too_large(&manifest, settings.max_delivery_bytes) {
+        // Refused before a byte is fetched: a lab cannot fill our disk by announcing a huge delivery.
+        let verification = json!({"problems": [problem]}).to_string();
+        return answer(orders, &order, n, &row.manifest_ref, vec![problem], &verification).await;
+    }
     let dir = received_dir(&settings.state_dir, key, n);
     if dir.exists() {
         // A resumed intake starts from an empty folder: a half-written file of the last attempt proves nothing.
@@ -536,6 +537,33 @@ async fn intake_once(orders: &Orders, key: &str, n: u64) -> Result<(), String> {
     orders.apply_with(key, event, also).await?;
     tracing::info!(order = %order.order_id, delivery = n, "delivery received intact; receipt sent");
     run_qc(orders, &order, n, &manifest, &dir).await
+}
+
+/// A problem with the delivery as a whole (not with one of its files).
+fn manifest_problem(problem: &str, message: String) -> DeliveryProblem {
+    DeliveryProblem {
+        file: "(manifest)".into(),
+        problem: problem.into(),
+        algorithm: None,
+        expected: None,
+        actual: None,
+        message,
+    }
+}
+
+/// The refusal of a delivery announcing more than `max` bytes in all.
+fn too_large(manifest: &DeliveryManifest, max: u64) -> Option<DeliveryProblem> {
+    let total = manifest.files.iter().fold(0_u64, |sum, f| sum.saturating_add(f.size));
+    (total > max).then(|| {
+        manifest_problem(
+            "too_large",
+            format!(
+                "the delivery announces {total} bytes in {} file(s), more than the {max} this connector takes in \
+                 ([exchange] max_delivery_bytes): split it or agree on a larger limit",
+                manifest.files.len()
+            ),
+        )
+    })
 }
 
 /// The refusal of a delivery that is not intact.
@@ -849,6 +877,25 @@ pub(crate) async fn serve_file(orders: &Orders, order_key: &str, n: &str, path: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delivery_announcing_more_than_the_limit_is_refused_before_any_download() {
+        let file =
+            |path: &str, size: u64| json!({"path": path, "size": size, "sha256": "0".repeat(64), "role": "subtitle"});
+        let manifest = DeliveryManifest::from_json(
+            &json!({"files": [file("es.srt", 600), file("es.vtt", 500)], "created": "2026-11-23T00:00:00Z",
+                "creator": "did:web:lab.example"})
+            .to_string(),
+        )
+        .unwrap();
+        assert_eq!(too_large(&manifest, 1_100), None, "exactly at the limit");
+        let refused = too_large(&manifest, 1_099).expect("over the limit");
+        assert_eq!((refused.file.as_str(), refused.problem.as_str()), ("(manifest)", "too_large"));
+        assert!(refused.message.contains("1100 bytes in 2 file(s)") && refused.message.contains("max_delivery_bytes"));
+        let mut huge = manifest.clone();
+        huge.files[0].size = u64::MAX;
+        assert!(too_large(&huge, u64::MAX - 1).is_some(), "sizes that overflow saturate, and are refused");
+    }
     use crate::contracts::Processes;
     use crate::store::Store;
 
@@ -860,7 +907,13 @@ mod tests {
         let key = passerelle_identity::keys::KeyPair::generate(passerelle_identity::keys::Algorithm::Es256).unwrap();
         let signer = Signer { did: "did:web:d.example".into(), kid: "did:web:d.example#k".into(), key };
         let resolver: Arc<dyn DidResolver> = Arc::new(passerelle_identity::did::InMemoryResolver::new());
-        let settings = DeliverySettings { state_dir: state.path().into(), outbox_roots: vec![], signer, resolver };
+        let settings = DeliverySettings {
+            state_dir: state.path().into(),
+            outbox_roots: vec![],
+            max_delivery_bytes: u64::MAX,
+            signer,
+            resolver,
+        };
         let orders = Orders::new(processes).with_deliveries(settings);
         let order = passerelle_exchange::Order::from_json(
             json!({
