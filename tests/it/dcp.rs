@@ -568,13 +568,7 @@ async fn a_service_for_distributors_is_agreed_on_the_verified_role_and_takes_the
     assert!(!seen_by_broadcaster.to_string().contains("service:subtitling"), "{seen_by_broadcaster:#}");
     let (status, catalog) = catalog_request(&lab_run, Some(&distributor.token_for(&lab.did))).await;
     assert_eq!(status, 200, "{catalog:#}");
-    let service = catalog["dataset"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|d| d["@id"] == "service:subtitling")
-        .cloned()
-        .unwrap_or_else(|| panic!("the distributor sees the service: {catalog:#}"));
+    let service = crate::orders::service_dataset(&catalog, "subtitling");
     let offer_id = service["hasPolicy"][0]["@id"].as_str().expect("offer").to_string();
 
     // The broadcaster cannot fetch the offer (the dataset is hidden from it), so it asks with the whole offer, as

@@ -45,17 +45,25 @@ pub(crate) fn subtitling_service() -> Value {
         "policy_id": "urn:lab:subtitling"})
 }
 
-/// The lab's service dataset in its DSP catalog, and the offer on it: `(dataset id, offer id)`.
-pub(crate) async fn service_offer(lab: &Node, service: &str) -> (String, String) {
-    let catalog = crate::negotiation_support::dsp_catalog(lab).await;
+/// The dataset `service:<service>` of a DSP `catalog`, a ServiceDataset.
+pub(crate) fn service_dataset(catalog: &Value, service: &str) -> Value {
     let dataset_id = format!("service:{service}");
     let dataset = catalog["dataset"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|d| d["@id"] == dataset_id.as_str())
+        .cloned()
         .unwrap_or_else(|| panic!("no `{dataset_id}` in the catalog: {catalog:#}"));
     assert_eq!(dataset["datasetKind"], "ServiceDataset", "{dataset:#}");
+    dataset
+}
+
+/// The lab's service dataset in its DSP catalog, and the offer on it: `(dataset id, offer id)`.
+pub(crate) async fn service_offer(lab: &Node, service: &str) -> (String, String) {
+    let catalog = crate::negotiation_support::dsp_catalog(lab).await;
+    let dataset_id = format!("service:{service}");
+    let dataset = service_dataset(&catalog, service);
     let offer_id = dataset["hasPolicy"][0]["@id"].as_str().expect("the service's offer").to_string();
     (dataset_id, offer_id)
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::negotiation::{start_transfer, transfer_in};
 use crate::negotiation_support::{Node, catalog_offer, client, dsp_catalog, negotiate, provider};
-use crate::orders::{edr_token, offer_subtitling, order, subtitling_service};
+use crate::orders::{edr_token, offer_subtitling, order, service_dataset, subtitling_service};
 
 async fn refused(node: &Node, method: Method, path: &str, body: &Value) -> (u16, Value) {
     let (status, answer) = node.api(method, path, Some(body)).await;
@@ -95,14 +95,7 @@ async fn the_service_dataset_carries_its_terms_and_only_its_agreements_take_orde
     let lab = provider().await;
     offer_subtitling(&lab, &[]).await;
     let catalog = dsp_catalog(&lab).await;
-    let service = catalog["dataset"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|d| d["@id"] == "service:subtitling")
-        .cloned()
-        .unwrap_or_else(|| panic!("no service dataset: {catalog:#}"));
-    assert_eq!(service["datasetKind"], "ServiceDataset");
+    let service = service_dataset(&catalog, "subtitling");
     let terms = &service["serviceTerms"];
     assert_eq!(terms["@type"], "SubtitlingService");
     assert_eq!(terms["subtitleKind"], json!(["subtitles", "sdh"]));
