@@ -150,24 +150,12 @@ impl Api {
 }
 
 fn order(n: usize) -> Value {
-    json!({
-        "id": format!("PO-{n:05}"),
-        "work": {"id": "md:cid:org:example:bench", "title": "Bench work"},
-        "version": {"eidr": "10.5240/2156-FA16-777A-20BF-AF2B-C"},
-        "targetLanguage": "es",
-        "kind": "subtitles",
-        "format": "srt",
-        "frameRate": 25,
-        "startTimecode": "00:00:00:00",
-        "styleProfile": {
-            "maxCharsPerLine": 42, "maxLines": 2,
-            "readingSpeed": {"maxCharsPerSecond": 17, "counting": "no-spaces"},
-            "minEventDurationMs": 833, "maxEventDurationMs": 7000, "minGapFrames": 2
-        },
-        "dueDate": "2099-07-01T17:00:00Z",
-        "materials": []
-    })
+    let id = format!("PO-{n:05}");
+    passerelle_connector::demo::subtitle_order(&id, "md:cid:org:example:bench", "Bench work", BENCH_EIDR, "es")
 }
+
+/// The edit every order of the run is for.
+const BENCH_EIDR: &str = "10.5240/2156-FA16-777A-20BF-AF2B-C";
 
 /// One order's life; its four round trips.
 async fn drive(distributor: &Api, lab: &Api, transfer: &str, n: usize) -> [Duration; 4] {

@@ -121,14 +121,14 @@ async fn send(node: &Node, id: &str, event: Value) -> (u16, Value) {
     node.api(Method::POST, &format!("/api/v1/orders/{id}/events"), Some(&json!({"event": event}))).await
 }
 
-async fn send_ok(node: &Node, id: &str, event: Value) -> Value {
+pub(crate) async fn send_ok(node: &Node, id: &str, event: Value) -> Value {
     let (status, body) = send(node, id, event.clone()).await;
     assert_eq!(status, 201, "{event}: {body:#}");
     body
 }
 
 /// The lab's id of the distributor's order `order_id`.
-async fn lab_id(lab: &Node, order_id: &str) -> String {
+pub(crate) async fn lab_id(lab: &Node, order_id: &str) -> String {
     let list = lab.get("/api/v1/orders").await;
     let item = list["items"].as_array().into_iter().flatten().find(|o| o["orderId"] == order_id && o["side"] == "lab");
     item.and_then(|o| o["id"].as_str()).unwrap_or_else(|| panic!("no lab order {order_id}: {list:#}")).to_string()

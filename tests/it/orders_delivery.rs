@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::negotiation_support::{Node, poll};
+use crate::orders::{lab_id, send_ok};
 use crate::support::sample;
 
 /// The participants' own tools (a mock: outside the product), hearing the webhook events of both connectors.
@@ -108,23 +109,7 @@ async fn a_version_with_eidr(distributor: &Node) -> (String, String) {
 }
 
 fn order(id: &str, eidr: &str) -> Value {
-    json!({
-        "id": id,
-        "work": {"id": "md:cid:org:example:ordered-work", "title": "Ordered work"},
-        "version": {"eidr": eidr, "label": "Theatrical"},
-        "targetLanguage": "fr",
-        "kind": "subtitles",
-        "format": "srt",
-        "frameRate": 25,
-        "startTimecode": "00:00:00:00",
-        "styleProfile": {
-            "maxCharsPerLine": 42, "maxLines": 2,
-            "readingSpeed": {"maxCharsPerSecond": 17, "counting": "no-spaces"},
-            "minEventDurationMs": 833, "maxEventDurationMs": 7000, "minGapFrames": 2
-        },
-        "dueDate": "2099-07-01T17:00:00Z",
-        "materials": []
-    })
+    passerelle_connector::demo::subtitle_order(id, "md:cid:org:example:ordered-work", "Ordered work", eidr, "fr")
 }
 
 const GOOD_SRT: &str = "1\n00:00:01,000 --> 00:00:03,000\nBonjour à tous.\n\n\
@@ -132,19 +117,6 @@ const GOOD_SRT: &str = "1\n00:00:01,000 --> 00:00:03,000\nBonjour à tous.\n\n\
 /// Cue 2 holds a 64-character line (the profile allows 42).
 const LONG_LINE_SRT: &str = "1\n00:00:01,000 --> 00:00:03,000\nBonjour à tous.\n\n\
                              2\n00:00:04,000 --> 00:00:06,000\nUne ligne beaucoup trop longue pour tenir dans la limite fixée\n";
-
-async fn send_ok(node: &Node, id: &str, event: Value) -> Value {
-    let (status, body) =
-        node.api(Method::POST, &format!("/api/v1/orders/{id}/events"), Some(&json!({"event": event}))).await;
-    assert_eq!(status, 201, "{event}: {body:#}");
-    body
-}
-
-async fn lab_id(lab: &Node, order_id: &str) -> String {
-    let list = lab.get("/api/v1/orders").await;
-    let item = list["items"].as_array().into_iter().flatten().find(|o| o["orderId"] == order_id && o["side"] == "lab");
-    item.and_then(|o| o["id"].as_str()).unwrap_or_else(|| panic!("no lab order {order_id}: {list:#}")).to_string()
-}
 
 /// A folder under the lab's outbox holding `fr.srt` with `content`.
 fn outbox_folder(lab: &Node, name: &str, content: &str) -> PathBuf {

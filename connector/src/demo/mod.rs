@@ -64,6 +64,29 @@ impl std::fmt::Display for Step {
     }
 }
 
+/// A subtitle order as a distributor places it: SRT subtitles in `language` for the theatrical edit `eidr` of the
+/// work, 25 fps, a common broadcast style profile (42 characters, 2 lines, 17 characters per second). The demo
+/// places it; the orders benchmark and the delivery tests place the same form.
+pub fn subtitle_order(id: &str, work_id: &str, title: &str, eidr: &str, language: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "work": {"id": work_id, "title": title},
+        "version": {"eidr": eidr, "label": "Theatrical"},
+        "targetLanguage": language,
+        "kind": "subtitles",
+        "format": "srt",
+        "frameRate": 25,
+        "startTimecode": "00:00:00:00",
+        "styleProfile": {
+            "maxCharsPerLine": 42, "maxLines": 2,
+            "readingSpeed": {"maxCharsPerSecond": 17, "counting": "no-spaces"},
+            "minEventDurationMs": 833, "maxEventDurationMs": 7000, "minGapFrames": 2
+        },
+        "dueDate": "2099-07-01T17:00:00Z",
+        "materials": []
+    })
+}
+
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {

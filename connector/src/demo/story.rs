@@ -407,24 +407,9 @@ async fn contract(consumer: &Service, hit: &Value, transfer: Value) -> Result<(S
 }
 
 fn order_for(eidr: &str, work_id: &str, title: &str) -> Value {
-    json!({
-        "id": ORDER_ID,
-        "work": {"id": work_id, "title": title},
-        "version": {"eidr": eidr, "label": "Theatrical"},
-        "targetLanguage": "es",
-        "kind": "subtitles",
-        "format": "srt",
-        "frameRate": 25,
-        "startTimecode": "00:00:00:00",
-        "styleProfile": {
-            "maxCharsPerLine": 42, "maxLines": 2,
-            "readingSpeed": {"maxCharsPerSecond": 17, "counting": "no-spaces"},
-            "minEventDurationMs": 833, "maxEventDurationMs": 7000, "minGapFrames": 2
-        },
-        "dueDate": "2099-07-01T17:00:00Z",
-        "materials": [],
-        "instructions": "Castilian Spanish; keep the character names as in the original."
-    })
+    let mut order = super::subtitle_order(ORDER_ID, work_id, title, eidr, "es");
+    order["instructions"] = json!("Castilian Spanish; keep the character names as in the original.");
+    order
 }
 
 /// The lab's id of the demo's order.

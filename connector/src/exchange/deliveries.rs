@@ -308,21 +308,9 @@ impl Orders {
                 Err(ApplyError::Log(e)) => return Err(log_refusal(e)),
                 Err(ApplyError::Record(e)) => return Err(e.into()),
             };
-            let row = DeliveryRow {
-                seq: n,
-                event_seq: outcome.seq,
-                manifest: manifest_json.to_string(),
-                manifest_ref,
-                folder: Some(folder.to_string_lossy().into_owned()),
-                location: Some(location),
-                verification: None,
-                intact: None,
-                intake_error: None,
-                receipt: None,
-                receipt_verified: None,
-                receipt_error: None,
-                qc: None,
-            };
+            let folder = Some(folder.to_string_lossy().into_owned());
+            let row =
+                DeliveryRow::announced(n, outcome.seq, manifest_json.to_string(), manifest_ref, folder, Some(location));
             records::insert_delivery(&mut tx, id, &row).await?;
             tx.commit().await?;
             outcome
@@ -413,21 +401,14 @@ pub(crate) async fn on_applied(
         // A Delivered event without a manifest reports a delivery made entirely out of band (by hand): nothing to
         // fetch or verify, a person validates it.
         (Event::Delivered { manifest_ref, manifest: Some(manifest), location }, Party::Distributor) => {
-            let row = DeliveryRow {
-                seq: n,
-                event_seq: entry.seq,
-                manifest: manifest.to_string(),
-                manifest_ref: manifest_ref.clone(),
-                folder: None,
-                location: location.clone(),
-                verification: None,
-                intact: None,
-                intake_error: None,
-                receipt: None,
-                receipt_verified: None,
-                receipt_error: None,
-                qc: None,
-            };
+            let row = DeliveryRow::announced(
+                n,
+                entry.seq,
+                manifest.to_string(),
+                manifest_ref.clone(),
+                None,
+                location.clone(),
+            );
             records::insert_delivery(conn, &order.id, &row).await
         }
         (Event::DeliveryReceived { receipt, .. }, Party::Lab) => {

@@ -450,6 +450,34 @@ pub(crate) struct DeliveryRow {
     pub qc: Option<String>,
 }
 
+impl DeliveryRow {
+    /// A delivery as its Delivered event announces it: nothing verified, receipted or checked yet.
+    pub fn announced(
+        seq: u64,
+        event_seq: u64,
+        manifest: String,
+        manifest_ref: String,
+        folder: Option<String>,
+        location: Option<String>,
+    ) -> DeliveryRow {
+        DeliveryRow {
+            seq,
+            event_seq,
+            manifest,
+            manifest_ref,
+            folder,
+            location,
+            verification: None,
+            intact: None,
+            intake_error: None,
+            receipt: None,
+            receipt_verified: None,
+            receipt_error: None,
+            qc: None,
+        }
+    }
+}
+
 fn delivery_from_row(row: &SqliteRow) -> Result<DeliveryRow, RecordError> {
     let seq: i64 = row.try_get("seq")?;
     let event_seq: i64 = row.try_get("event_seq")?;
