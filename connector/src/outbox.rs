@@ -17,7 +17,7 @@
 //!   outbox reads the process back from the receiver and counts the message as
 //!   delivered when the receiver is already there.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -38,12 +38,13 @@ use passerelle_dsp::process::Role;
 use passerelle_dsp::transfer::TransferMessage;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use time::OffsetDateTime;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::contracts::{Processes, format_time, now_text, parse_role, role_str};
+use crate::contracts::{ProcessError, Processes, format_time, now_text, parse_role, role_str};
+use crate::store::direct::{Columns, Db};
 
 const FIRST_BACKOFF_MS: i64 = 250;
 const MAX_BACKOFF_MS: i64 = 5_000;
@@ -116,24 +117,37 @@ pub(crate) struct Outgoing<'a> {
     pub body: &'a Value,
 }
 
-/// Queues a message inside the caller's transaction.
-pub(crate) async fn enqueue(conn: &mut SqliteConnection, out: Outgoing<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Queues a message inside the caller's transaction. The entry is returned for
+/// [`Processes::dispatch`] once that transaction has committed: the worker then sends it without
+/// reading the table back.
+pub(crate) fn enqueue(db: &Db, out: Outgoing<'_>) -> Result<Due, rusqlite::Error> {
+    let body = out.body.to_string();
+    db.prepare_cached(
         "INSERT INTO outbox (process, process_pid, kind, recipient, address, participant_id, body, status,
              attempts, next_attempt_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-    )
-    .bind(out.process.as_str())
-    .bind(out.pid)
-    .bind(out.kind)
-    .bind(role_str(out.recipient))
-    .bind(out.address)
-    .bind(out.participant_id)
-    .bind(out.body.to_string())
-    .bind(now_ms())
-    .bind(now_text())
-    .execute(conn)
-    .await
-    .map(|_| ())
+    )?
+    .execute(rusqlite::params![
+        out.process.as_str(),
+        out.pid,
+        out.kind,
+        role_str(out.recipient),
+        out.address,
+        out.participant_id,
+        body,
+        now_ms(),
+        now_text(),
+    ])?;
+    Ok(Due {
+        id: db.last_insert_rowid(),
+        process: out.process.as_str().to_string(),
+        pid: out.pid.to_string(),
+        kind: out.kind.to_string(),
+        recipient: out.recipient,
+        address: out.address.to_string(),
+        participant_id: out.participant_id.map(str::to_string),
+        body,
+        attempts: 0,
+    })
 }
 
 /// An outbox entry as shown to operators (the body is left out: it may carry tokens).
@@ -154,31 +168,37 @@ pub struct OutboxEntry {
     pub done_at: Option<String>,
 }
 
-/// Every entry of process `pid`, oldest first.
-pub(crate) async fn entries_for(
-    executor: impl sqlx::Executor<'_, Database = sqlx::Sqlite>,
-    pid: &str,
-) -> Result<Vec<OutboxEntry>, sqlx::Error> {
-    let rows =
-        sqlx::query("SELECT * FROM outbox WHERE process_pid = ? ORDER BY id").bind(pid).fetch_all(executor).await?;
-    rows.iter()
-        .map(|row| {
-            let status: String = row.try_get("status")?;
-            let next: i64 = row.try_get("next_attempt_ms")?;
-            Ok(OutboxEntry {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                recipient: row.try_get("recipient")?,
-                address: row.try_get("address")?,
-                attempts: row.try_get("attempts")?,
-                last_error: row.try_get("last_error")?,
-                next_attempt_at: (status == "pending").then(|| format_ms(next)),
-                created_at: row.try_get("created_at")?,
-                done_at: row.try_get("done_at")?,
-                status,
-            })
+const ENTRIES_OF: &str = "SELECT * FROM outbox WHERE process_pid = ? ORDER BY id";
+
+impl OutboxEntry {
+    fn from_row(row: &impl Columns) -> Result<OutboxEntry, String> {
+        let integer = |column: &str| row.integer(column)?.ok_or_else(|| format!("column `{column}` is NULL"));
+        let status = row.required_text("status")?;
+        let next = integer("next_attempt_ms")?;
+        Ok(OutboxEntry {
+            id: integer("id")?,
+            kind: row.required_text("kind")?,
+            recipient: row.required_text("recipient")?,
+            address: row.required_text("address")?,
+            attempts: integer("attempts")?,
+            last_error: row.text("last_error")?,
+            next_attempt_at: (status == "pending").then(|| format_ms(next)),
+            created_at: row.required_text("created_at")?,
+            done_at: row.text("done_at")?,
+            status,
         })
-        .collect()
+    }
+}
+
+/// Every entry of process `pid`, oldest first.
+pub(crate) fn entries_for(db: &Db, pid: &str) -> Result<Vec<OutboxEntry>, ProcessError> {
+    crate::store::direct::rows(db, ENTRIES_OF, [pid], |row| OutboxEntry::from_row(row).map_err(ProcessError::Store))
+}
+
+/// [`entries_for`] through the pool (the console's overview).
+pub(crate) async fn entries_in(pool: &sqlx::SqlitePool, pid: &str) -> Result<Vec<OutboxEntry>, sqlx::Error> {
+    let rows = sqlx::query(ENTRIES_OF).bind(pid).fetch_all(pool).await?;
+    rows.iter().map(|row| OutboxEntry::from_row(row).map_err(|e| sqlx::Error::Decode(e.into()))).collect()
 }
 
 /// Every DSP message this connector queued (sent, pending or failed), oldest first, as
@@ -242,8 +262,9 @@ pub(crate) fn doubling_backoff_ms(attempts: i64, first: i64, max: i64) -> i64 {
     first.saturating_mul(1_i64 << doublings).min(max)
 }
 
-/// One due entry.
-struct Due {
+/// One entry to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Due {
     id: i64,
     process: String,
     pid: String,
@@ -289,6 +310,106 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Most fresh entries held for the worker; past this the table read (at least every [`IDLE_POLL`]) finds them.
+const MAX_FRESH: usize = 4096;
+
+impl Processes {
+    /// Hands entries queued by a committed transaction to the worker, which sends them without reading
+    /// the table back (the table still holds them, for retries and restarts).
+    pub(crate) fn dispatch(&self, entries: Vec<Due>) {
+        if entries.is_empty() {
+            return;
+        }
+        {
+            let mut fresh = lock(&self.inner.fresh);
+            let room = MAX_FRESH.saturating_sub(fresh.len());
+            fresh.extend(entries.into_iter().take(room));
+        }
+        self.inner.wake.notify_one();
+    }
+}
+
+/// How a delivery ended, once its bookkeeping was written.
+enum Outcome {
+    Sent,
+    /// Left pending (a retry is due at the time given), failed for good, or not recorded: the table
+    /// decides what is sent next for this process.
+    Left {
+        retry_at: Option<tokio::time::Instant>,
+    },
+}
+
+/// What the worker holds between rounds. Per process, entries are sent one at a time, in order.
+#[derive(Default)]
+struct Round {
+    /// Processes with a delivery under way, each with the fresh entries waiting behind it.
+    busy: HashMap<String, VecDeque<Due>>,
+    /// Entries in flight, waiting, or ready: a table read does not start them again.
+    claimed: HashSet<i64>,
+    /// Entries claimed and ready to start when a slot is free.
+    ready: VecDeque<Due>,
+    /// Processes only a table read may move on (one of their entries is waiting for a retry, or failed):
+    /// the table keeps their order.
+    held: HashSet<String>,
+    /// The table must be read at the next round.
+    rescan: bool,
+    retry_at: Option<tokio::time::Instant>,
+}
+
+impl Round {
+    /// Takes an entry to send: ready now, or behind its process's delivery.
+    fn claim(&mut self, entry: Due) {
+        self.claimed.insert(entry.id);
+        match self.busy.get_mut(&entry.pid) {
+            Some(waiting) => waiting.push_back(entry),
+            None => {
+                self.busy.insert(entry.pid.clone(), VecDeque::new());
+                self.ready.push_back(entry);
+            }
+        }
+    }
+
+    fn offer_fresh(&mut self, entry: Due) {
+        if self.claimed.contains(&entry.id) {
+            return;
+        }
+        if self.held.contains(&entry.pid) {
+            self.rescan = true;
+            return;
+        }
+        self.claim(entry);
+    }
+
+    fn finished(&mut self, id: i64, pid: &str, outcome: Outcome) {
+        self.claimed.remove(&id);
+        match outcome {
+            Outcome::Sent => {
+                let next = self.busy.get_mut(pid).and_then(VecDeque::pop_front);
+                match next {
+                    Some(next) => self.ready.push_back(next),
+                    None => {
+                        self.busy.remove(pid);
+                    }
+                }
+                if self.held.contains(pid) {
+                    self.rescan = true;
+                }
+            }
+            Outcome::Left { retry_at } => {
+                // What waited behind it is still pending in the table, which now orders the process.
+                for waiting in self.busy.remove(pid).unwrap_or_default() {
+                    self.claimed.remove(&waiting.id);
+                }
+                self.held.insert(pid.to_string());
+                self.rescan = true;
+                if let Some(at) = retry_at {
+                    self.retry_at = Some(self.retry_at.map_or(at, |t| t.min(at)));
+                }
+            }
+        }
+    }
+}
+
 /// Runs the outbox until `stop` turns true.
 pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
     if let Err(e) = sqlx::query("UPDATE outbox SET next_attempt_ms = ? WHERE status = 'pending'")
@@ -298,58 +419,64 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
     {
         tracing::warn!(error = %e, "outbox: cannot make pending messages due");
     }
-    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
-    // Processes with a delivery under way: their next entry waits for it.
-    let busy: Arc<StdMutex<HashSet<String>>> = Arc::default();
-    let mut tasks = JoinSet::new();
-    'outer: loop {
+    let mut round = Round { rescan: true, ..Round::default() };
+    let mut tasks: JoinSet<(i64, String, Outcome)> = JoinSet::new();
+    let mut next_poll = tokio::time::Instant::now();
+    loop {
         if *stop.borrow() {
             break;
         }
-        while tasks.try_join_next().is_some() {}
-        // Taken before reading the table: an entry of a process that was busy then may have been
-        // delivered since, and must not be sent again from this (stale) read.
-        let busy_before = lock(&busy).clone();
-        let mut started = false;
-        match due(&processes, BATCH + IN_FLIGHT as i64).await {
-            Ok(entries) => {
-                for entry in entries {
-                    if busy_before.contains(&entry.pid) || lock(&busy).contains(&entry.pid) {
-                        continue;
-                    }
-                    let permit = tokio::select! {
-                        permit = permits.clone().acquire_owned() => match permit {
-                            Ok(permit) => permit,
-                            Err(_) => break 'outer,
-                        },
-                        _ = stop.changed() => break 'outer,
-                    };
-                    lock(&busy).insert(entry.pid.clone());
-                    started = true;
-                    let (processes, busy) = (processes.clone(), busy.clone());
-                    tasks.spawn(async move {
-                        let pid = entry.pid.clone();
-                        deliver(&processes, entry).await;
-                        lock(&busy).remove(&pid);
-                        drop(permit);
-                        processes.inner.wake.notify_one();
-                    });
-                }
+        while let Some(done) = tasks.try_join_next() {
+            if let Ok((id, pid, outcome)) = done {
+                round.finished(id, &pid, outcome);
             }
-            Err(e) => tracing::warn!(error = %e, "outbox: cannot read pending messages"),
         }
-        if started {
-            continue;
+        let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
+        for entry in fresh {
+            round.offer_fresh(entry);
         }
-        // While deliveries run, their completions wake us; the table is only asked when all is quiet.
-        let idle = if lock(&busy).is_empty() {
-            next_due_in(&processes).await.unwrap_or(IDLE_POLL).min(IDLE_POLL)
-        } else {
-            IDLE_POLL
-        };
+        let now = tokio::time::Instant::now();
+        if round.rescan || now >= next_poll || round.retry_at.is_some_and(|at| now >= at) {
+            round.rescan = false;
+            round.retry_at = None;
+            next_poll = now + IDLE_POLL;
+            // Taken before reading the table: an entry in flight now may be delivered before the read
+            // returns, and must not be sent again from this (stale) read.
+            let claimed_before = round.claimed.clone();
+            match due(&processes, BATCH + IN_FLIGHT as i64).await {
+                Ok(entries) => {
+                    for entry in entries {
+                        let taken = claimed_before.contains(&entry.id) || round.claimed.contains(&entry.id);
+                        if !taken && !round.busy.contains_key(&entry.pid) {
+                            round.claim(entry);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "outbox: cannot read pending messages"),
+            }
+            if let Some(wait) = next_due_in(&processes).await {
+                let at = tokio::time::Instant::now() + wait;
+                round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
+            }
+        }
+        while tasks.len() < IN_FLIGHT {
+            let Some(entry) = round.ready.pop_front() else { break };
+            let processes = processes.clone();
+            tasks.spawn(async move {
+                let (id, pid) = (entry.id, entry.pid.clone());
+                let outcome = deliver(&processes, entry).await;
+                (id, pid, outcome)
+            });
+        }
+        let until = round.retry_at.map_or(next_poll, |at| at.min(next_poll));
         tokio::select! {
             _ = processes.inner.wake.notified() => {}
-            _ = tokio::time::sleep(idle) => {}
+            Some(done) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Ok((id, pid, outcome)) = done {
+                    round.finished(id, &pid, outcome);
+                }
+            }
+            _ = tokio::time::sleep_until(until) => {}
             _ = stop.changed() => {}
         }
     }
@@ -359,7 +486,7 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
 }
 
 fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding this lock leaves only a set of pids behind, which stays usable.
+    // A panic while holding this lock leaves only plain data behind, which stays usable.
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -402,52 +529,55 @@ async fn due(processes: &Processes, limit: i64) -> Result<Vec<Due>, sqlx::Error>
     Ok(out)
 }
 
-async fn deliver(processes: &Processes, entry: Due) {
+async fn deliver(processes: &Processes, entry: Due) -> Outcome {
     let result = send(processes, &entry).await;
-    // Bookkeeping writes go through the host's writer lock: a concurrent write outside it could
-    // invalidate the snapshot of a host transaction between its read and its write (SQLITE_BUSY_SNAPSHOT).
-    let outcome = match result {
+    let (outcome, written) = match result {
         Ok(delivered) => {
             tracing::debug!(kind = %entry.kind, pid = %entry.pid, "outbox: delivered");
             // When this fails the entry stays pending and is sent again: receivers answer resends idempotently.
-            processes.delivered(entry.id, &entry.process, &entry.pid, delivered).await
+            let written = processes.delivered(entry.id, &entry.process, &entry.pid, delivered).await;
+            (if written.is_ok() { Outcome::Sent } else { Outcome::Left { retry_at: None } }, written)
         }
         Err(failure) if failure.retryable => {
             let attempts = entry.attempts + 1;
             tracing::info!(kind = %entry.kind, pid = %entry.pid, attempts, error = %failure.message, "outbox: will retry");
-            let _writer = processes.inner.write.lock().await;
-            sqlx::query("UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?")
-                .bind(attempts)
-                .bind(&failure.message)
-                .bind(now_ms() + backoff_ms(attempts))
-                .bind(entry.id)
-                .execute(processes.pool())
+            let wait = backoff_ms(attempts);
+            let written = processes
+                .transact(|db| {
+                    db.prepare_cached(
+                        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?",
+                    )?
+                    .execute((attempts, &failure.message, now_ms() + wait, entry.id))
+                })
                 .await
-                .map(|_| ())
                 .map_err(|e| e.to_string())
+                .and_then(|done| done.map(|_| ()).map_err(|e| e.to_string()));
+            let retry_at = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0));
+            (Outcome::Left { retry_at: Some(retry_at) }, written)
         }
         Err(failure) => {
             tracing::warn!(kind = %entry.kind, pid = %entry.pid, error = %failure.message, "outbox: failed for good");
-            let marked = {
-                let _writer = processes.inner.write.lock().await;
-                sqlx::query(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
-                )
-                .bind(&failure.message)
-                .bind(now_text())
-                .bind(entry.id)
-                .execute(processes.pool())
+            let marked = processes
+                .transact(|db| {
+                    db.prepare_cached(
+                        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
+                    )?
+                    .execute((&failure.message, now_text(), entry.id))
+                })
                 .await
+                .map_err(|e| e.to_string())
+                .and_then(|done| done.map(|_| ()).map_err(|e| e.to_string()));
+            let written = match marked {
+                Ok(()) => processes.undeliverable(&entry.process, &entry.pid, &entry.kind, &failure.message).await,
+                Err(e) => Err(e),
             };
-            match marked {
-                Ok(_) => processes.undeliverable(&entry.process, &entry.pid, &entry.kind, &failure.message).await,
-                Err(e) => Err(e.to_string()),
-            }
+            (Outcome::Left { retry_at: None }, written)
         }
     };
-    if let Err(e) = outcome {
+    if let Err(e) = written {
         tracing::warn!(error = %e, id = entry.id, "outbox: bookkeeping failed");
     }
+    outcome
 }
 
 async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> {
@@ -487,12 +617,9 @@ async fn send(processes: &Processes, entry: &Due) -> Result<Delivered, Failure> 
 }
 
 /// Marks entry `id` delivered (inside the caller's transaction).
-pub(crate) async fn mark_sent(conn: &mut SqliteConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")
-        .bind(now_text())
-        .bind(id)
-        .execute(conn)
-        .await
+pub(crate) fn mark_sent(db: &Db, id: i64) -> Result<(), rusqlite::Error> {
+    db.prepare_cached("UPDATE outbox SET status = 'sent', attempts = attempts + 1, done_at = ? WHERE id = ?")?
+        .execute((now_text(), id))
         .map(|_| ())
 }
 

@@ -65,6 +65,20 @@ impl WebhookFilter {
     }
 }
 
+const INSERT_DELIVERY: &str =
+    "INSERT INTO webhook_deliveries (event, subject, body, status, attempts, next_attempt_ms, created_at)
+     VALUES (?, ?, ?, 'pending', 0, 0, ?)";
+
+/// The delivery row of `event` about `subject` (body, time), when `filter` wants it.
+fn delivery(filter: Option<&WebhookFilter>, event: &str, subject: &str, data: Value) -> Option<(String, String)> {
+    if !filter.is_some_and(|f| f.wants(event)) {
+        return None;
+    }
+    let at = now_text();
+    let body = json!({"event": event, "subject": subject, "at": at, "data": data});
+    Some((body.to_string(), at))
+}
+
 /// Queues `event` about `subject` in the caller's transaction, when `filter` wants it.
 pub(crate) async fn emit(
     filter: Option<&WebhookFilter>,
@@ -73,22 +87,20 @@ pub(crate) async fn emit(
     subject: &str,
     data: Value,
 ) -> Result<(), sqlx::Error> {
-    if !filter.is_some_and(|f| f.wants(event)) {
-        return Ok(());
-    }
-    let at = now_text();
-    let body = json!({"event": event, "subject": subject, "at": at, "data": data});
-    sqlx::query(
-        "INSERT INTO webhook_deliveries (event, subject, body, status, attempts, next_attempt_ms, created_at)
-         VALUES (?, ?, ?, 'pending', 0, 0, ?)",
-    )
-    .bind(event)
-    .bind(subject)
-    .bind(body.to_string())
-    .bind(&at)
-    .execute(conn)
-    .await
-    .map(|_| ())
+    let Some((body, at)) = delivery(filter, event, subject, data) else { return Ok(()) };
+    sqlx::query(INSERT_DELIVERY).bind(event).bind(subject).bind(body).bind(at).execute(conn).await.map(|_| ())
+}
+
+/// [`emit`] in a transaction of the process host (`store::direct`).
+pub(crate) fn emit_on(
+    filter: Option<&WebhookFilter>,
+    db: &crate::store::direct::Db,
+    event: &str,
+    subject: &str,
+    data: Value,
+) -> Result<(), rusqlite::Error> {
+    let Some((body, at)) = delivery(filter, event, subject, data) else { return Ok(()) };
+    db.prepare_cached(INSERT_DELIVERY)?.execute((event, subject, body, at)).map(|_| ())
 }
 
 /// The signature header value for `body` sent at `timestamp`.

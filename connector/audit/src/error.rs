@@ -15,6 +15,12 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("audit store: cannot {action}: {source}")]
+    Direct {
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("audit_log row {seq} cannot be read back: {reason}")]
     Corrupt { seq: i64, reason: String },
     #[error("no checkpoint signer is configured; build the store with `AuditStore::with_checkpoints`")]
@@ -35,6 +41,10 @@ pub enum StoreError {
 
 pub(crate) fn db(action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Database { action, source }
+}
+
+pub(crate) fn direct(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Direct { action, source }
 }
 
 /// Why a verification did not produce a [`crate::Summary`].

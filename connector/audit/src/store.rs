@@ -20,7 +20,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use crate::canonical;
 use crate::checkpoint::{CheckpointSigner, KeyResolver, SignedCheckpoint, VerifiedCheckpoints};
 use crate::entry::{ChainHead, Entry, EntryDraft, EntryKind, Timestamp, entry_after};
-use crate::error::{StoreError, VerifyError, db};
+use crate::error::{StoreError, VerifyError, db, direct};
 use crate::export::{EntryLines, read_checkpoints, write_checkpoint_line, write_entry_line};
 use crate::verify::{Break, ChainVerifier, Summary};
 
@@ -119,6 +119,61 @@ impl AuditStore {
         }
         let _turn = self.writer.lock().await;
         self.append_locked(conn, drafts).await
+    }
+
+    /// [`AuditStore::append_in`] on a connection the caller drives itself (rusqlite; the connector's
+    /// process host runs its transactions on the handle sqlx lends). The caller's transaction must hold
+    /// the database write lock (`BEGIN IMMEDIATE`): that, not this store's in-process lock, keeps two
+    /// appends from reading the same head.
+    pub fn append_on(&self, db: &rusqlite::Connection, drafts: Vec<EntryDraft>) -> Result<Vec<Entry>, StoreError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut head = direct_head(db)?;
+        let mut appended = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let entry = entry_after(head, draft);
+            db.prepare_cached(
+                "INSERT INTO audit_log (seq, at, kind, subject, actor, payload, prev_hash, hash) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .and_then(|mut insert| {
+                insert.execute(rusqlite::params![
+                    to_sql_seq(entry.seq).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                    entry.at.as_str(),
+                    entry.kind.as_str(),
+                    entry.subject,
+                    entry.actor,
+                    canonical::to_canonical_string(&entry.payload),
+                    entry.prev_hash.to_string(),
+                    entry.hash.to_string(),
+                ])
+            })
+            .map_err(direct("insert an audit entry"))?;
+            if let Some(sealing) = &self.sealing
+                && entry.seq.is_multiple_of(sealing.every.get())
+            {
+                let signed = sealing.signer.sign(entry.head(), entry.at.clone())?;
+                let checkpoint = signed.checkpoint();
+                db.prepare_cached(
+                    "INSERT INTO audit_checkpoints (seq, kid, hash, at, jws) VALUES (?, ?, ?, ?, ?) \
+                     ON CONFLICT (seq, kid) DO NOTHING",
+                )
+                .and_then(|mut insert| {
+                    insert.execute(rusqlite::params![
+                        to_sql_seq(checkpoint.seq).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?,
+                        checkpoint.kid,
+                        checkpoint.hash.to_string(),
+                        checkpoint.at.as_str(),
+                        signed.jws(),
+                    ])
+                })
+                .map_err(direct("insert a checkpoint"))?;
+            }
+            head = Some(entry.head());
+            appended.push(entry);
+        }
+        Ok(appended)
     }
 
     async fn append_locked(
@@ -312,6 +367,10 @@ async fn read_head(conn: &mut SqliteConnection) -> Result<Option<ChainHead>, Sto
         .fetch_optional(&mut *conn)
         .await
         .map_err(db("read the chain head"))?;
+    head_of(row)
+}
+
+fn head_of(row: Option<(i64, String)>) -> Result<Option<ChainHead>, StoreError> {
     let Some((seq, hash)) = row else {
         return Ok(None);
     };
@@ -320,6 +379,17 @@ async fn read_head(conn: &mut SqliteConnection) -> Result<Option<ChainHead>, Sto
         seq: u64::try_from(seq).map_err(|_| corrupt("negative sequence number".into()))?,
         hash: hash.parse().map_err(|e: crate::EntryError| corrupt(e.to_string()))?,
     }))
+}
+
+fn direct_head(db: &rusqlite::Connection) -> Result<Option<ChainHead>, StoreError> {
+    let row: Option<(i64, String)> = db
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .and_then(|mut head| {
+            let mut rows = head.query([])?;
+            rows.next()?.map(|r| Ok((r.get(0)?, r.get(1)?))).transpose()
+        })
+        .map_err(direct("read the chain head"))?;
+    head_of(row)
 }
 
 async fn insert_entry(conn: &mut SqliteConnection, entry: &Entry) -> Result<(), StoreError> {

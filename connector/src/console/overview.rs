@@ -32,7 +32,7 @@ pub(crate) async fn page(
     // whose counter-party answered with an error.
     let mut stalls = Vec::new();
     for (process, pid) in queries::stalled(pool, MAX_ALERTS).await? {
-        let entries = crate::outbox::entries_for(pool, &pid).await?;
+        let entries = crate::outbox::entries_in(pool, &pid).await?;
         if let Some(reason) = crate::outbox::stall_reason(&entries) {
             stalls.push((process, pid, reason));
         }

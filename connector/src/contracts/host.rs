@@ -8,13 +8,13 @@ use passerelle_dsp::message::negotiation::{
 use passerelle_dsp::negotiation::{NegotiationHost, NegotiationMessage, State, next};
 use passerelle_dsp::process::{CallerIdentity, ProtocolError, Role};
 use serde_json::Value;
-use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 
 use super::decide::{Decision, Requester, decide};
 use super::records::{AgreementRecord, NegotiationRecord};
 use super::{ProcessError, Processes, Termination, internal, new_pid, reason_texts, role_str};
-use crate::outbox::{Delivered, Outgoing, ProcessKind, enqueue, negotiation_kind};
+use crate::outbox::{Delivered, Due, Outgoing, ProcessKind, enqueue, negotiation_kind};
+use crate::store::direct::Db;
 
 /// Termination code when a consumer refuses an agreement that does not match its request.
 const AGREEMENT_MISMATCH: &str = "AGREEMENT_MISMATCH";
@@ -30,24 +30,22 @@ impl Processes {
         decide(&self.inner.catalog, &self.inner.participant_id, offer, &requester, OffsetDateTime::now_utc()).await
     }
 
-    async fn create_negotiation(
+    fn create_negotiation(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         side: Role,
         message: NegotiationMessage,
         caller: Option<&str>,
         decision: Option<Decision>,
-    ) -> Result<ContractNegotiation, ProtocolError> {
+    ) -> Result<(ContractNegotiation, Option<Due>), ProtocolError> {
         let sender = side.counterpart();
         let theirs = message.pid_of(sender).map(str::to_string).ok_or_else(|| {
             ProtocolError::BadRequest(format!("a message that starts a negotiation must carry the {sender}'s pid"))
         })?;
-        if let Some(existing) =
-            NegotiationRecord::find_by_counterparty(conn, side, caller, &theirs).await.map_err(internal)?
-        {
+        if let Some(existing) = NegotiationRecord::find_by_counterparty(db, side, caller, &theirs).map_err(internal)? {
             let first_offer = existing.offer.as_ref().and_then(|o| o.get("@id")).and_then(Value::as_str);
             return if first_offer == offer_of(&message).and_then(|o| o.get("@id")).and_then(Value::as_str) {
-                Ok(existing.ack_in(existing.first_state()))
+                Ok((existing.ack_in(existing.first_state()), None))
             } else {
                 Err(ProtocolError::BadRequest(format!(
                     "{sender} pid `{theirs}` already names negotiation `{}` with another offer: choose a new pid for a new negotiation",
@@ -61,46 +59,45 @@ impl Processes {
         record.counterparty_id = caller.map(str::to_string);
         record.counterparty_address = message.callback_address().map(str::to_string);
         record.record_step(message.kind(), sender, state);
-        self.absorb(conn, &mut record, &message).await?;
+        self.absorb(db, &mut record, &message)?;
         let ack = record.ack();
         if let Some(decision) = &decision {
             let draft = super::trail::decision(&record.pid, caller, record.dataset_id.as_deref(), decision);
-            super::trail::append(&self.inner.journal.audit, conn, vec![draft]).await.map_err(internal)?;
+            super::trail::append(&self.inner.journal.audit, db, vec![draft]).map_err(internal)?;
         }
-        self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn, &self.inner.journal).await.map_err(internal)?;
-        Ok(ack)
+        let queued = self.automate(db, &mut record, &message, decision)?;
+        record.save(db, &self.inner.journal).map_err(internal)?;
+        Ok((ack, queued))
     }
 
-    async fn update_negotiation(
+    fn update_negotiation(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         side: Role,
         pid: &str,
         message: NegotiationMessage,
         caller: Option<&str>,
         decision: Option<Decision>,
-    ) -> Result<ContractNegotiation, ProtocolError> {
-        let mut record = NegotiationRecord::load(conn, side, pid)
-            .await
+    ) -> Result<(ContractNegotiation, Option<Due>), ProtocolError> {
+        let mut record = NegotiationRecord::load(db, side, pid)
             .map_err(internal)?
             .filter(|r| r.admits(caller))
             .ok_or_else(|| ProtocolError::NotFound { pid: pid.to_string() })?;
         let changed = record.advance(message.kind(), side.counterpart(), message.pid_of(side.counterpart()))?;
         if !changed {
-            return Ok(record.ack());
+            return Ok((record.ack(), None));
         }
-        self.absorb(conn, &mut record, &message).await?;
+        self.absorb(db, &mut record, &message)?;
         let ack = record.ack();
-        self.automate(conn, &mut record, &message, decision).await?;
-        record.save(conn, &self.inner.journal).await.map_err(internal)?;
-        Ok(ack)
+        let queued = self.automate(db, &mut record, &message, decision)?;
+        record.save(db, &self.inner.journal).map_err(internal)?;
+        Ok((ack, queued))
     }
 
     /// Keeps what a received message carries.
-    async fn absorb(
+    fn absorb(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         record: &mut NegotiationRecord,
         message: &NegotiationMessage,
     ) -> Result<(), ProtocolError> {
@@ -115,8 +112,7 @@ impl Processes {
             }
             NegotiationMessage::Agreement(m) => {
                 record.agreement_id = Some(m.agreement.id().to_string());
-                AgreementRecord::insert(conn, &self.inner.journal.audit, record.side, &record.pid, &m.agreement)
-                    .await
+                AgreementRecord::insert(db, &self.inner.journal.audit, record.side, &record.pid, &m.agreement)
                     .map_err(internal)?;
             }
             NegotiationMessage::Termination(m) => {
@@ -133,22 +129,21 @@ impl Processes {
 
     /// The default answers: agreement or termination to a request, FINALIZED to a
     /// verification (provider); verification of a matching agreement (consumer).
-    async fn automate(
+    fn automate(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         record: &mut NegotiationRecord,
         message: &NegotiationMessage,
         decision: Option<Decision>,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<Option<Due>, ProtocolError> {
         let (Some(provider_pid), Some(consumer_pid)) =
             (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
         else {
-            return Ok(());
+            return Ok(None);
         };
         let reply: Option<NegotiationMessage> = match (record.side, message, decision) {
             (Role::Provider, NegotiationMessage::Request(_), Some(Decision::Agree(agreement))) => {
-                AgreementRecord::insert(conn, &self.inner.journal.audit, Role::Provider, &record.pid, &agreement)
-                    .await
+                AgreementRecord::insert(db, &self.inner.journal.audit, Role::Provider, &record.pid, &agreement)
                     .map_err(internal)?;
                 record.agreement_id = Some(agreement.id().to_string());
                 Some(ContractAgreementMessage::new(&provider_pid, &consumer_pid, agreement).into())
@@ -172,10 +167,7 @@ impl Processes {
             },
             _ => None,
         };
-        if let Some(reply) = reply {
-            queue_negotiation(conn, record, reply).await.map_err(|e| internal(e.to_string()))?;
-        }
-        Ok(())
+        reply.map(|reply| queue_negotiation(db, record, reply).map_err(|e| internal(e.to_string()))).transpose()
     }
 
     fn termination(
@@ -212,10 +204,8 @@ impl Processes {
             Delivered::Transfer(Some(ack)) => Some((ack.provider_pid, ack.consumer_pid)),
             Delivered::Pushed | Delivered::Negotiation(None) | Delivered::Transfer(None) => None,
         };
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await.map_err(|e| e.to_string())?;
-            crate::outbox::mark_sent(&mut tx, outbox_id).await.map_err(|e| e.to_string())?;
+        self.write(|db| {
+            crate::outbox::mark_sent(db, outbox_id)?;
             if let Some((provider_pid, consumer_pid)) = learned {
                 let query = if process == "negotiation" {
                     "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
@@ -224,16 +214,12 @@ impl Processes {
                     "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
                      WHERE pid = ? AND counterparty_pid IS NULL"
                 };
-                sqlx::query(query)
-                    .bind(consumer_pid)
-                    .bind(provider_pid)
-                    .bind(pid)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                db.prepare_cached(query)?.execute((consumer_pid, provider_pid, pid))?;
             }
-            tx.commit().await.map_err(|e| e.to_string())?;
-        }
+            Ok(())
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         if pushed {
             return self.after_push(pid).await.map_err(|e| e.to_string());
         }
@@ -248,16 +234,9 @@ impl Processes {
         } else {
             "UPDATE transfers SET last_error = ?, updated_at = ? WHERE pid = ?"
         };
-        {
-            let _guard = self.inner.write.lock().await;
-            sqlx::query(query)
-                .bind(&text)
-                .bind(super::now_text())
-                .bind(pid)
-                .execute(self.pool())
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+        self.write(|db| Ok(db.prepare_cached(query)?.execute((&text, super::now_text(), pid)).map(|_| ())?))
+            .await
+            .map_err(|e| e.to_string())?;
         if kind == crate::outbox::PUSH_KIND {
             self.push_failed(pid, &text).await.map_err(|e| e.to_string())?;
         }
@@ -273,12 +252,13 @@ fn offer_of(message: &NegotiationMessage) -> Option<&Value> {
     }
 }
 
-/// Applies a message this side sends and queues it, in the caller's transaction.
-pub(crate) async fn queue_negotiation(
-    conn: &mut SqliteConnection,
+/// Applies a message this side sends and queues it, in the caller's transaction; the entry goes to
+/// [`Processes::dispatch`] after the commit.
+pub(crate) fn queue_negotiation(
+    db: &Db,
     record: &mut NegotiationRecord,
     message: NegotiationMessage,
-) -> Result<(), ProcessError> {
+) -> Result<Due, ProcessError> {
     let side = record.side;
     let before = if record.history.is_empty() { None } else { Some(record.state) };
     let state = next(before, message.kind(), side).map_err(|e| ProcessError::Conflict(e.to_string()))?;
@@ -292,8 +272,8 @@ pub(crate) async fn queue_negotiation(
         .or_else(|| record.offer.as_ref().and_then(|o| o.get("assigner")).and_then(Value::as_str).map(str::to_string))
         .filter(|_| side == Role::Consumer || record.counterparty_id.is_some());
     record.record_step(message.kind(), side, state);
-    enqueue(
-        conn,
+    Ok(enqueue(
+        db,
         Outgoing {
             process: ProcessKind::Negotiation,
             pid: &record.pid,
@@ -303,9 +283,7 @@ pub(crate) async fn queue_negotiation(
             participant_id: audience.as_deref(),
             body: &body,
         },
-    )
-    .await?;
-    Ok(())
+    )?)
 }
 
 impl NegotiationHost for Processes {
@@ -324,22 +302,22 @@ impl NegotiationHost for Processes {
             _ => None,
         };
         let caller_id = caller.participant_id.as_deref();
-        let _guard = self.inner.write.lock().await;
-        let mut tx = self.pool().begin().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        let ack = match pid {
-            None => self.create_negotiation(&mut tx, side, message, caller_id, decision).await?,
-            Some(pid) => self.update_negotiation(&mut tx, side, &pid, message, caller_id, decision).await?,
-        };
-        tx.commit().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        self.inner.wake.notify_one();
+        let (ack, queued) = self
+            .transact(|db| match pid {
+                None => self.create_negotiation(db, side, message, caller_id, decision),
+                Some(pid) => self.update_negotiation(db, side, &pid, message, caller_id, decision),
+            })
+            .await
+            .map_err(|e| ProtocolError::Unavailable(e.to_string()))??;
+        self.dispatch(queued.into_iter().collect());
         self.changed(if side == Role::Provider { &ack.provider_pid } else { &ack.consumer_pid });
         Ok(ack)
     }
 
     async fn get(&self, side: Role, pid: &str, caller: CallerIdentity) -> Result<ContractNegotiation, ProtocolError> {
-        let mut conn = self.pool().acquire().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        NegotiationRecord::load(&mut conn, side, pid)
+        self.query(|db| NegotiationRecord::load(db, side, pid))
             .await
+            .map_err(|e| ProtocolError::Unavailable(e.to_string()))?
             .map_err(internal)?
             .filter(|r| r.admits(caller.participant_id.as_deref()))
             .map(|r| r.ack())
@@ -440,9 +418,14 @@ mod host_tests {
             "target": "work:a", "assigner": "did:web:p", "assignee": "did:web:c", "timestamp": "2026-01-01T00:00:00Z",
             "permission": [{"action": "use"}]}))
         .unwrap();
+        let audit = host.audit().clone();
+        host.write(|db| {
+            AgreementRecord::insert(db, &audit, Role::Provider, "urn:n:1", &agreement)?;
+            AgreementRecord::insert(db, &audit, Role::Provider, "urn:n:1", &agreement)
+        })
+        .await
+        .unwrap();
         let mut conn = host.pool().acquire().await.unwrap();
-        AgreementRecord::insert(&mut conn, host.audit(), Role::Provider, "urn:n:1", &agreement).await.unwrap();
-        AgreementRecord::insert(&mut conn, host.audit(), Role::Provider, "urn:n:1", &agreement).await.unwrap();
         let update = sqlx::query("UPDATE agreements SET assignee = 'did:web:mallory'").execute(&mut *conn).await;
         assert!(update.unwrap_err().to_string().contains("immutable"));
         assert!(sqlx::query("DELETE FROM agreements").execute(&mut *conn).await.is_err());

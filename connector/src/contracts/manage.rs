@@ -14,6 +14,7 @@ use super::host::{queue_negotiation, waiting_for};
 use super::records::{AgreementRecord, NegotiationRecord};
 use super::{ProcessError, Processes, Termination, new_pid, role_str};
 use crate::outbox::{OutboxEntry, entries_for, error_chain, stall_reason};
+use crate::store::direct::Db;
 
 /// The most catalog pages read to find an offer by id alone.
 const MAX_CATALOG_PAGES: usize = 100;
@@ -77,14 +78,14 @@ impl Processes {
         record.dataset_id = Some(offer.target().to_string());
         record.offer = Some(offer.as_value().clone());
         let message: NegotiationMessage = ContractRequestMessage::initial(&pid, offer, self.callback_address()).into();
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await?;
-            queue_negotiation(&mut tx, &mut record, message).await?;
-            record.save(&mut tx, &self.inner.journal).await?;
-            tx.commit().await?;
-        }
-        self.inner.wake.notify_one();
+        let queued = self
+            .write(|db| {
+                let queued = queue_negotiation(db, &mut record, message)?;
+                record.save(db, &self.inner.journal)?;
+                Ok(queued)
+            })
+            .await?;
+        self.dispatch(vec![queued]);
         self.negotiation(&pid).await
     }
 
@@ -210,71 +211,69 @@ impl Processes {
         pid: &str,
         reason: Option<String>,
     ) -> Result<NegotiationView, ProcessError> {
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await?;
-            let mut record = NegotiationRecord::load_any(&mut *tx, pid)
-                .await?
-                .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
-            let (Some(provider_pid), Some(consumer_pid)) =
-                (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
-            else {
-                return Err(ProcessError::Conflict(format!(
-                    "negotiation `{pid}` has no {} pid yet (not acknowledged); retry in a moment",
-                    record.side.counterpart()
-                )));
-            };
-            let reason = reason.unwrap_or_else(|| format!("terminated by the {}'s operator", record.side));
-            let message = ContractNegotiationTerminationMessage::new(provider_pid, consumer_pid)
-                .with_code("TERMINATED_BY_OPERATOR")
-                .with_reason(reason.clone());
-            record.termination = Some(Termination {
-                by: role_str(record.side).to_string(),
-                code: Some("TERMINATED_BY_OPERATOR".into()),
-                reason: vec![reason],
-            });
-            queue_negotiation(&mut tx, &mut record, message.into()).await?;
-            record.save(&mut tx, &self.inner.journal).await?;
-            tx.commit().await?;
-        }
-        self.inner.wake.notify_one();
+        let queued = self
+            .write(|db| {
+                let mut record = NegotiationRecord::load_any(db, pid)?
+                    .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
+                let (Some(provider_pid), Some(consumer_pid)) =
+                    (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
+                else {
+                    return Err(ProcessError::Conflict(format!(
+                        "negotiation `{pid}` has no {} pid yet (not acknowledged); retry in a moment",
+                        record.side.counterpart()
+                    )));
+                };
+                let reason = reason.unwrap_or_else(|| format!("terminated by the {}'s operator", record.side));
+                let message = ContractNegotiationTerminationMessage::new(provider_pid, consumer_pid)
+                    .with_code("TERMINATED_BY_OPERATOR")
+                    .with_reason(reason.clone());
+                record.termination = Some(Termination {
+                    by: role_str(record.side).to_string(),
+                    code: Some("TERMINATED_BY_OPERATOR".into()),
+                    reason: vec![reason],
+                });
+                let queued = queue_negotiation(db, &mut record, message.into())?;
+                record.save(db, &self.inner.journal)?;
+                Ok(queued)
+            })
+            .await?;
+        self.dispatch(vec![queued]);
         self.changed(pid);
         self.negotiation(pid).await
     }
 
     /// One negotiation (by our pid) with its outbox and why it is stalled.
     pub async fn negotiation(&self, pid: &str) -> Result<NegotiationView, ProcessError> {
-        let record = NegotiationRecord::load_any(self.pool(), pid)
-            .await?
-            .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
-        self.negotiation_view(record).await
-    }
-
-    async fn negotiation_view(&self, record: NegotiationRecord) -> Result<NegotiationView, ProcessError> {
-        let outbox = entries_for(self.pool(), &record.pid).await?;
-        let status = stall_reason(&outbox).or_else(|| record.last_error.clone()).or_else(|| waiting_for(&record));
-        Ok(NegotiationView { record, status, outbox })
+        self.read(|db| {
+            let record = NegotiationRecord::load_any(db, pid)?
+                .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
+            negotiation_view(db, record)
+        })
+        .await
     }
 
     /// Every negotiation, newest first.
     pub async fn negotiations(&self) -> Result<Vec<NegotiationView>, ProcessError> {
-        let mut out = Vec::new();
-        for record in NegotiationRecord::list(self.pool()).await? {
-            out.push(self.negotiation_view(record).await?);
-        }
-        Ok(out)
+        self.read(|db| NegotiationRecord::list(db)?.into_iter().map(|record| negotiation_view(db, record)).collect())
+            .await
     }
 
     /// Every agreement, newest first.
     pub async fn agreements(&self) -> Result<Vec<AgreementRecord>, ProcessError> {
-        AgreementRecord::list(self.pool()).await
+        self.read(AgreementRecord::list).await
     }
 
     pub async fn agreement(&self, id: &str) -> Result<AgreementRecord, ProcessError> {
-        AgreementRecord::load(self.pool(), id, None)
+        self.read(|db| AgreementRecord::load(db, id, None))
             .await?
             .ok_or_else(|| ProcessError::NotFound { kind: "agreement", id: id.to_string() })
     }
+}
+
+fn negotiation_view(db: &Db, record: NegotiationRecord) -> Result<NegotiationView, ProcessError> {
+    let outbox = entries_for(db, &record.pid)?;
+    let status = stall_reason(&outbox).or_else(|| record.last_error.clone()).or_else(|| waiting_for(&record));
+    Ok(NegotiationView { record, status, outbox })
 }
 
 #[cfg(test)]

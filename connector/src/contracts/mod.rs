@@ -45,10 +45,12 @@ use tokio::sync::{Mutex, Notify};
 use crate::catalog::StoreCatalog;
 use crate::outbox::SharedTokens;
 use crate::store::Store;
+use crate::store::direct::{self, Db, DirectError};
 use crate::webhooks::WebhookFilter;
 
 pub use manage::{NegotiationStart, NegotiationView, OfferChoice, normalize_address};
 pub use records::{AgreementRecord, NegotiationRecord};
+pub(crate) use records::{json_column, required, text};
 
 /// How long an HTTP exchange with a counter-party may take.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,16 +74,26 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     pub(crate) catalog: StoreCatalog,
     /// Serialises process changes: one writer at a time keeps SQLite transactions from
-    /// deadlocking on lock upgrades and makes read-check-write sequences atomic.
-    pub(crate) write: Mutex<()>,
+    /// deadlocking on lock upgrades and makes read-check-write sequences atomic. It holds the
+    /// connection [`Processes::transact`] writes on.
+    pub(crate) write: Mutex<Writer>,
     /// Wakes the outbox worker when something was queued.
     pub(crate) wake: Notify,
+    /// Entries committed since the outbox worker last looked ([`Processes::dispatch`]).
+    pub(crate) fresh: StdMutex<Vec<crate::outbox::Due>>,
     /// Management callers waiting for a process to change ([`Processes::wait_negotiation`]), by pid.
     pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
     pub(crate) tokens: SharedTokens,
     /// The audit trail and webhook events, written in the same transactions as the changes they record.
     pub(crate) journal: trail::Journal,
+}
+
+/// The process host's own connection (file stores), taken out of the pool on first use: its page cache
+/// stays warm from one process change to the next instead of being re-read after other connections' commits.
+#[derive(Default)]
+pub(crate) struct Writer {
+    conn: Option<sqlx::SqliteConnection>,
 }
 
 /// Why a management action on a process failed.
@@ -101,6 +113,18 @@ pub enum ProcessError {
 
 impl From<sqlx::Error> for ProcessError {
     fn from(e: sqlx::Error) -> Self {
+        ProcessError::Store(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for ProcessError {
+    fn from(e: rusqlite::Error) -> Self {
+        ProcessError::Store(e.to_string())
+    }
+}
+
+impl From<DirectError> for ProcessError {
+    fn from(e: DirectError) -> Self {
         ProcessError::Store(e.to_string())
     }
 }
@@ -155,8 +179,9 @@ impl Processes {
                 store,
                 participant_id: participant_id.to_string(),
                 base_url,
-                write: Mutex::new(()),
+                write: Mutex::new(Writer::default()),
                 wake: Notify::new(),
+                fresh: StdMutex::new(Vec::new()),
                 watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
@@ -176,6 +201,48 @@ impl Processes {
     /// The audit trail of this connector's processes.
     pub fn audit(&self) -> &AuditStore {
         &self.inner.journal.audit
+    }
+
+    /// Runs `work` as one transaction under the writer lock, on the host's connection, without a
+    /// hand-off per statement (`store::direct`). The outer error is the store's, the inner `work`'s.
+    pub(crate) async fn transact<R, E>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        let mut writer = self.inner.write.lock().await;
+        if self.inner.store.is_memory() {
+            let mut conn = self.pool().acquire().await?;
+            return direct::transaction(&mut conn, work).await;
+        }
+        let conn = match writer.conn.as_mut() {
+            Some(conn) => conn,
+            None => writer.conn.insert(self.pool().acquire().await?.detach()),
+        };
+        let out = direct::transaction(conn, work).await;
+        if out.is_err() {
+            // The handle or the transaction failed: the next change starts on a fresh connection.
+            writer.conn = None;
+        }
+        out
+    }
+
+    /// Runs `work` as one read transaction on a pooled connection (`store::direct`).
+    pub(crate) async fn query<R, E>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        let mut conn = self.pool().acquire().await?;
+        direct::read(&mut conn, work).await
+    }
+
+    /// [`Processes::query`] for work that fails with a [`ProcessError`].
+    pub(crate) async fn read<R>(&self, work: impl FnOnce(&Db) -> Result<R, ProcessError>) -> Result<R, ProcessError> {
+        self.query(work).await?
+    }
+
+    /// [`Processes::transact`] for work that fails with a [`ProcessError`].
+    pub(crate) async fn write<R>(&self, work: impl FnOnce(&Db) -> Result<R, ProcessError>) -> Result<R, ProcessError> {
+        self.transact(work).await?
     }
 
     /// Our `callbackAddress`.

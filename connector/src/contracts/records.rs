@@ -5,12 +5,11 @@ use passerelle_dsp::negotiation::{MessageKind, State, is_replay, next};
 use passerelle_dsp::process::{ProtocolError, Role};
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection};
 
 use passerelle_audit::{AuditStore, EntryKind};
 
 use super::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role, trail};
+use crate::store::direct::{Columns, Db, row, rows};
 
 /// One negotiation as this side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -155,40 +154,59 @@ fn corrupt(pid: &str, what: &str) -> ProcessError {
     ))
 }
 
-fn json_column<T: serde::de::DeserializeOwned>(
-    row: &SqliteRow,
+/// A JSON column of a process row (`None` for NULL); `kind` names the process in the error.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &impl Columns,
     column: &str,
+    kind: &str,
     pid: &str,
 ) -> Result<Option<T>, ProcessError> {
-    let text: Option<String> = row.try_get(column)?;
-    text.map(|t| serde_json::from_str(&t).map_err(|_| corrupt(pid, column))).transpose()
+    row.text(column)
+        .map_err(ProcessError::Store)?
+        .map(|t| {
+            serde_json::from_str(&t).map_err(|_| {
+                ProcessError::Store(format!(
+                    "stored {kind} `{pid}` has an unreadable {column}; the database was changed outside Passerelle"
+                ))
+            })
+        })
+        .transpose()
 }
 
-fn empty_as_none(text: String) -> Option<String> {
-    if text.is_empty() { None } else { Some(text) }
+fn empty_as_none(text: Option<String>) -> Option<String> {
+    text.filter(|t| !t.is_empty())
+}
+
+/// The columns of a row the mapping needs, with the store error naming what is wrong.
+pub(crate) fn text(row: &impl Columns, column: &str) -> Result<Option<String>, ProcessError> {
+    row.text(column).map_err(ProcessError::Store)
+}
+
+pub(crate) fn required(row: &impl Columns, column: &str) -> Result<String, ProcessError> {
+    row.required_text(column).map_err(ProcessError::Store)
 }
 
 impl NegotiationRecord {
-    fn from_row(row: &SqliteRow) -> Result<NegotiationRecord, ProcessError> {
-        let pid: String = row.try_get("pid")?;
-        let side: String = row.try_get("side")?;
-        let state: String = row.try_get("state")?;
-        let history: Vec<Step> = json_column(row, "history", &pid)?.unwrap_or_default();
+    pub(crate) fn from_row(row: &impl Columns) -> Result<NegotiationRecord, ProcessError> {
+        let pid = required(row, "pid")?;
+        let side = required(row, "side")?;
+        let state = required(row, "state")?;
+        let history: Vec<Step> = json_column(row, "history", "negotiation", &pid)?.unwrap_or_default();
         Ok(NegotiationRecord {
             audited_steps: history.len(),
             history,
             side: parse_role(&side).ok_or_else(|| corrupt(&pid, "side"))?,
             state: parse_state(&state).ok_or_else(|| corrupt(&pid, "state"))?,
-            counterparty_pid: row.try_get("counterparty_pid")?,
-            counterparty_id: empty_as_none(row.try_get("counterparty_id")?),
-            counterparty_address: row.try_get("counterparty_address")?,
-            dataset_id: row.try_get("dataset_id")?,
-            offer: json_column(row, "offer", &pid)?,
-            agreement_id: row.try_get("agreement_id")?,
-            termination: json_column(row, "termination", &pid)?,
-            last_error: row.try_get("last_error")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            counterparty_pid: text(row, "counterparty_pid")?,
+            counterparty_id: empty_as_none(text(row, "counterparty_id")?),
+            counterparty_address: text(row, "counterparty_address")?,
+            dataset_id: text(row, "dataset_id")?,
+            offer: json_column(row, "offer", "negotiation", &pid)?,
+            agreement_id: text(row, "agreement_id")?,
+            termination: json_column(row, "termination", "negotiation", &pid)?,
+            last_error: text(row, "last_error")?,
+            created_at: required(row, "created_at")?,
+            updated_at: required(row, "updated_at")?,
             pid,
         })
     }
@@ -196,12 +214,8 @@ impl NegotiationRecord {
     /// Inserts or updates the row (by pid) and appends the steps not yet in the audit trail,
     /// in the caller's transaction. A unique-index conflict (another row for the same
     /// counter-party pid) is returned as the error.
-    pub(crate) async fn save(
-        &mut self,
-        conn: &mut SqliteConnection,
-        journal: &trail::Journal,
-    ) -> Result<(), ProcessError> {
-        self.upsert(conn).await?;
+    pub(crate) fn save(&mut self, db: &Db, journal: &trail::Journal) -> Result<(), ProcessError> {
+        self.upsert(db)?;
         let process = trail::ProcessRef {
             kind: EntryKind::NEGOTIATION_STATE,
             pid: &self.pid,
@@ -210,14 +224,14 @@ impl NegotiationRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"datasetId": self.dataset_id, "agreementId": self.agreement_id}),
         };
-        trail::append_new_steps(journal, conn, &process, &self.history, &mut self.audited_steps).await
+        trail::append_new_steps(journal, db, &process, &self.history, &mut self.audited_steps)
     }
 
-    async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    fn upsert(&self, db: &Db) -> Result<(), rusqlite::Error> {
         let to_text = |v: &Option<Value>| v.as_ref().map(Value::to_string);
         let termination = self.termination.as_ref().and_then(|t| serde_json::to_string(t).ok());
         let history = serde_json::to_string(&self.history).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
+        db.prepare_cached(
             "INSERT INTO negotiations (pid, side, counterparty_pid, state, counterparty_id, counterparty_address,
                  dataset_id, offer, agreement_id, termination, history, last_error, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -225,70 +239,54 @@ impl NegotiationRecord {
                  counterparty_address = excluded.counterparty_address, dataset_id = excluded.dataset_id,
                  offer = excluded.offer, agreement_id = excluded.agreement_id, termination = excluded.termination,
                  history = excluded.history, last_error = excluded.last_error, updated_at = excluded.updated_at",
-        )
-        .bind(&self.pid)
-        .bind(role_str(self.side))
-        .bind(&self.counterparty_pid)
-        .bind(self.state.as_str())
-        .bind(self.counterparty_id.clone().unwrap_or_default())
-        .bind(&self.counterparty_address)
-        .bind(&self.dataset_id)
-        .bind(to_text(&self.offer))
-        .bind(&self.agreement_id)
-        .bind(termination)
-        .bind(history)
-        .bind(&self.last_error)
-        .bind(&self.created_at)
-        .bind(&self.updated_at)
-        .execute(conn)
-        .await
+        )?
+        .execute(rusqlite::params![
+            self.pid,
+            role_str(self.side),
+            self.counterparty_pid,
+            self.state.as_str(),
+            self.counterparty_id.clone().unwrap_or_default(),
+            self.counterparty_address,
+            self.dataset_id,
+            to_text(&self.offer),
+            self.agreement_id,
+            termination,
+            history,
+            self.last_error,
+            self.created_at,
+            self.updated_at,
+        ])
         .map(|_| ())
     }
 
-    pub(crate) async fn load(
-        conn: &mut SqliteConnection,
-        side: Role,
-        pid: &str,
-    ) -> Result<Option<NegotiationRecord>, ProcessError> {
-        let row = sqlx::query("SELECT * FROM negotiations WHERE pid = ? AND side = ?")
-            .bind(pid)
-            .bind(role_str(side))
-            .fetch_optional(conn)
-            .await?;
-        row.as_ref().map(NegotiationRecord::from_row).transpose()
+    pub(crate) fn load(db: &Db, side: Role, pid: &str) -> Result<Option<NegotiationRecord>, ProcessError> {
+        row(db, "SELECT * FROM negotiations WHERE pid = ? AND side = ?", (pid, role_str(side)), |r| {
+            NegotiationRecord::from_row(r)
+        })
     }
 
     /// Any side: the management API names processes by our pid alone.
-    pub(crate) async fn load_any(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-        pid: &str,
-    ) -> Result<Option<NegotiationRecord>, ProcessError> {
-        let row = sqlx::query("SELECT * FROM negotiations WHERE pid = ?").bind(pid).fetch_optional(executor).await?;
-        row.as_ref().map(NegotiationRecord::from_row).transpose()
+    pub(crate) fn load_any(db: &Db, pid: &str) -> Result<Option<NegotiationRecord>, ProcessError> {
+        row(db, "SELECT * FROM negotiations WHERE pid = ?", [pid], |r| NegotiationRecord::from_row(r))
     }
 
-    pub(crate) async fn find_by_counterparty(
-        conn: &mut SqliteConnection,
+    pub(crate) fn find_by_counterparty(
+        db: &Db,
         side: Role,
         counterparty_id: Option<&str>,
         counterparty_pid: &str,
     ) -> Result<Option<NegotiationRecord>, ProcessError> {
-        let row =
-            sqlx::query("SELECT * FROM negotiations WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?")
-                .bind(role_str(side))
-                .bind(counterparty_id.unwrap_or_default())
-                .bind(counterparty_pid)
-                .fetch_optional(conn)
-                .await?;
-        row.as_ref().map(NegotiationRecord::from_row).transpose()
+        row(
+            db,
+            "SELECT * FROM negotiations WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?",
+            (role_str(side), counterparty_id.unwrap_or_default(), counterparty_pid),
+            |r| NegotiationRecord::from_row(r),
+        )
     }
 
     /// Every negotiation, newest first.
-    pub(crate) async fn list(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-    ) -> Result<Vec<NegotiationRecord>, ProcessError> {
-        let rows = sqlx::query("SELECT * FROM negotiations ORDER BY created_at DESC, pid").fetch_all(executor).await?;
-        rows.iter().map(NegotiationRecord::from_row).collect()
+    pub(crate) fn list(db: &Db) -> Result<Vec<NegotiationRecord>, ProcessError> {
+        rows(db, "SELECT * FROM negotiations ORDER BY created_at DESC, pid", [], |r| NegotiationRecord::from_row(r))
     }
 }
 
@@ -310,87 +308,70 @@ pub struct AgreementRecord {
 }
 
 impl AgreementRecord {
-    fn from_row(row: &SqliteRow) -> Result<AgreementRecord, ProcessError> {
-        let id: String = row.try_get("id")?;
-        let doc: String = row.try_get("doc")?;
+    pub(crate) fn from_row(row: &impl Columns) -> Result<AgreementRecord, ProcessError> {
+        let id = required(row, "id")?;
+        let doc = required(row, "doc")?;
         Ok(AgreementRecord {
             agreement: serde_json::from_str(&doc).map_err(|_| {
                 ProcessError::Store(format!(
                     "stored agreement `{id}` is not JSON; the database was changed outside Passerelle"
                 ))
             })?,
-            side: row.try_get("side")?,
-            negotiation_pid: row.try_get("negotiation_pid")?,
-            target: row.try_get("target")?,
-            assigner: row.try_get("assigner")?,
-            assignee: row.try_get("assignee")?,
-            timestamp: row.try_get("timestamp")?,
-            created_at: row.try_get("created_at")?,
+            side: required(row, "side")?,
+            negotiation_pid: required(row, "negotiation_pid")?,
+            target: required(row, "target")?,
+            assigner: required(row, "assigner")?,
+            assignee: required(row, "assignee")?,
+            timestamp: required(row, "timestamp")?,
+            created_at: required(row, "created_at")?,
             id,
         })
     }
 
-    /// Stores an agreement once; storing the same id for the same side again changes nothing.
     /// Stores `agreement` once (a repeat is a no-op) and, the first time, records it in the
     /// audit trail in the same transaction.
-    pub(crate) async fn insert(
-        conn: &mut SqliteConnection,
+    pub(crate) fn insert(
+        db: &Db,
         audit: &AuditStore,
         side: Role,
         negotiation_pid: &str,
         agreement: &passerelle_dsp::message::policy::Agreement,
     ) -> Result<(), ProcessError> {
-        let inserted = Self::insert_row(&mut *conn, side, negotiation_pid, agreement).await?;
+        let inserted = db
+            .prepare_cached(
+                "INSERT INTO agreements (id, side, negotiation_pid, target, assigner, assignee, timestamp, doc, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, side) DO NOTHING",
+            )?
+            .execute(rusqlite::params![
+                agreement.id(),
+                role_str(side),
+                negotiation_pid,
+                agreement.target(),
+                agreement.assigner(),
+                agreement.assignee(),
+                agreement.timestamp(),
+                agreement.as_value().to_string(),
+                now_text(),
+            ])?
+            == 1;
         if inserted {
             let draft = trail::agreement(side, negotiation_pid, agreement);
-            trail::append(audit, conn, vec![draft]).await.map_err(ProcessError::Store)?;
+            trail::append(audit, db, vec![draft]).map_err(ProcessError::Store)?;
         }
         Ok(())
     }
 
-    async fn insert_row(
-        conn: &mut SqliteConnection,
-        side: Role,
-        negotiation_pid: &str,
-        agreement: &passerelle_dsp::message::policy::Agreement,
-    ) -> Result<bool, sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO agreements (id, side, negotiation_pid, target, assigner, assignee, timestamp, doc, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id, side) DO NOTHING",
+    pub(crate) fn load(db: &Db, id: &str, side: Option<Role>) -> Result<Option<AgreementRecord>, ProcessError> {
+        let side = side.map(role_str);
+        row(
+            db,
+            "SELECT * FROM agreements WHERE id = ?1 AND (?2 IS NULL OR side = ?2) ORDER BY side LIMIT 1",
+            rusqlite::params![id, side],
+            |r| AgreementRecord::from_row(r),
         )
-        .bind(agreement.id())
-        .bind(role_str(side))
-        .bind(negotiation_pid)
-        .bind(agreement.target())
-        .bind(agreement.assigner())
-        .bind(agreement.assignee())
-        .bind(agreement.timestamp())
-        .bind(agreement.as_value().to_string())
-        .bind(now_text())
-        .execute(conn)
-        .await
-        .map(|done| done.rows_affected() == 1)
     }
 
-    pub(crate) async fn load(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-        id: &str,
-        side: Option<Role>,
-    ) -> Result<Option<AgreementRecord>, ProcessError> {
-        let row =
-            sqlx::query("SELECT * FROM agreements WHERE id = ? AND (? IS NULL OR side = ?) ORDER BY side LIMIT 1")
-                .bind(id)
-                .bind(side.map(role_str))
-                .bind(side.map(role_str))
-                .fetch_optional(executor)
-                .await?;
-        row.as_ref().map(AgreementRecord::from_row).transpose()
-    }
-
-    pub(crate) async fn list(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-    ) -> Result<Vec<AgreementRecord>, ProcessError> {
-        let rows = sqlx::query("SELECT * FROM agreements ORDER BY created_at DESC, id").fetch_all(executor).await?;
-        rows.iter().map(AgreementRecord::from_row).collect()
+    pub(crate) fn list(db: &Db) -> Result<Vec<AgreementRecord>, ProcessError> {
+        rows(db, "SELECT * FROM agreements ORDER BY created_at DESC, id", [], |r| AgreementRecord::from_row(r))
     }
 }

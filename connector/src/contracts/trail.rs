@@ -2,10 +2,10 @@
 //! transaction of the change it records: a state change, an agreement or a policy decision
 //! is in the trail exactly when it is in the store.
 
+use crate::store::direct::Db;
 use passerelle_audit::{AuditStore, EntryDraft, EntryKind, Timestamp};
 use passerelle_dsp::process::Role;
 use serde_json::{Value, json};
-use sqlx::SqliteConnection;
 
 use crate::webhooks::WebhookFilter;
 
@@ -122,9 +122,9 @@ const NOTIFIED_STATES: &[&str] = &["FINALIZED", "TERMINATED", "STARTED", "COMPLE
 
 /// Appends the steps of `history` from `*audited` on (and their webhook events), and moves
 /// `*audited` to its end.
-pub(crate) async fn append_new_steps(
+pub(crate) fn append_new_steps(
     journal: &Journal,
-    conn: &mut SqliteConnection,
+    db: &Db,
     process: &ProcessRef<'_>,
     history: &[Step],
     audited: &mut usize,
@@ -138,20 +138,16 @@ pub(crate) async fn append_new_steps(
         if let (Some(target), Some(about)) = (data.as_object_mut(), process.about.as_object()) {
             target.extend(about.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
-        crate::webhooks::emit(journal.webhooks.as_ref(), conn, &event, process.pid, data).await?;
+        crate::webhooks::emit_on(journal.webhooks.as_ref(), db, &event, process.pid, data)?;
     }
-    append(&journal.audit, conn, steps(process, new_steps)).await.map_err(super::ProcessError::Store)?;
+    append(&journal.audit, db, steps(process, new_steps)).map_err(super::ProcessError::Store)?;
     *audited = history.len();
     Ok(())
 }
 
 /// Appends `drafts` in the caller's transaction.
-pub(crate) async fn append(
-    audit: &AuditStore,
-    conn: &mut SqliteConnection,
-    drafts: Vec<EntryDraft>,
-) -> Result<(), String> {
-    audit.append_in(conn, drafts).await.map(|_| ()).map_err(|e| format!("audit trail: {e}"))
+pub(crate) fn append(audit: &AuditStore, db: &Db, drafts: Vec<EntryDraft>) -> Result<(), String> {
+    audit.append_on(db, drafts).map(|_| ()).map_err(|e| format!("audit trail: {e}"))
 }
 
 #[cfg(test)]

@@ -306,7 +306,8 @@ impl Processes {
     /// Reads the next page of the feed of transfer `pid` (a STARTED PULL transfer we consume),
     /// keeps it and moves the cursor; returns the new changes.
     pub async fn follow_feed(&self, pid: &str) -> Result<Value, ProcessError> {
-        let record = TransferRecord::load_any(self.pool(), pid)
+        let record = self
+            .read(|db| TransferRecord::load_any(db, pid))
             .await?
             .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
         if record.side == Role::Consumer

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use passerelle_dsp::message::transfer::DataAddress;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use tokio::sync::watch;
 
 use super::feed::{Kept, changes_for};
@@ -59,15 +59,11 @@ pub(crate) fn wants_feed(address: Option<&DataAddress>) -> bool {
 
 /// Provider: the feed of `dataset_id` is pushed for transfer `pid` from the start of the log (in the start's
 /// transaction; a repeated start changes nothing).
-pub(crate) async fn subscribe(conn: &mut SqliteConnection, pid: &str, dataset_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub(crate) fn subscribe(db: &crate::store::direct::Db, pid: &str, dataset_id: &str) -> Result<(), rusqlite::Error> {
+    db.prepare_cached(
         "INSERT INTO feed_pushes (transfer_pid, dataset_id, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    )
-    .bind(pid)
-    .bind(dataset_id)
-    .bind(now_text())
-    .execute(conn)
-    .await?;
+    )?
+    .execute((pid, dataset_id, now_text()))?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use passerelle_dsp::media_context::media_context_url;
 use passerelle_dsp::message::transfer::DataAddress;
 use passerelle_dsp::render::media_description;
 use serde_json::{Value, json};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -55,27 +55,27 @@ fn random_token() -> Result<String, ProcessError> {
 }
 
 /// Issues a token for `transfer_pid` under `agreement` and returns the endpoint data reference.
-pub(crate) async fn issue(
-    conn: &mut SqliteConnection,
+pub(crate) fn issue(
+    db: &crate::store::direct::Db,
     base_url: &str,
     transfer_pid: &str,
     agreement: &AgreementRecord,
 ) -> Result<DataAddress, ProcessError> {
     let (token, refresh) = (random_token()?, random_token()?);
     let issued = now_ms();
-    sqlx::query(
+    db.prepare_cached(
         "INSERT INTO data_tokens (token, refresh_token, transfer_pid, agreement_id, dataset_id, issued_ms, expires_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&token)
-    .bind(&refresh)
-    .bind(transfer_pid)
-    .bind(&agreement.id)
-    .bind(&agreement.target)
-    .bind(issued)
-    .bind(issued + TOKEN_TTL_MS)
-    .execute(conn)
-    .await?;
+    )?
+    .execute(rusqlite::params![
+        token,
+        refresh,
+        transfer_pid,
+        agreement.id,
+        agreement.target,
+        issued,
+        issued + TOKEN_TTL_MS
+    ])?;
     Ok(edr(base_url, &agreement.target, &token, &refresh))
 }
 

@@ -700,14 +700,13 @@ pub(crate) async fn check_receipt(orders: Orders, key: String, n: u64) {
         let order = records::load_order(orders.pool(), &key).await.map_err(|e| e.to_string())?.ok_or("order gone")?;
         let row = records::delivery(orders.pool(), &key, n).await.map_err(|e| e.to_string())?.ok_or("no delivery")?;
         let token = row.receipt.clone().ok_or("no receipt")?;
-        let agreement = crate::contracts::AgreementRecord::load(
-            orders.pool(),
-            &order.agreement_id,
-            Some(passerelle_dsp::process::Role::Provider),
-        )
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the agreement is missing")?;
+        let provider = Some(passerelle_dsp::process::Role::Provider);
+        let agreement = orders
+            .processes
+            .read(|db| crate::contracts::AgreementRecord::load(db, &order.agreement_id, provider))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the agreement is missing")?;
         let expected = receipt::Expected {
             issuer: &agreement.assignee,
             order_id: &order.order_id,

@@ -173,7 +173,9 @@ async fn send(orders: &Orders, due: &DueEvent) -> Result<(), Failure> {
 
 /// Gets a new data-plane token for transfer `transfer_pid` with its refresh token, for every order placed through it.
 pub(crate) async fn refresh(orders: &Orders, transfer_pid: &str) -> Result<(), String> {
-    let transfer = crate::transfers::TransferRecord::load_any(orders.pool(), transfer_pid)
+    let transfer = orders
+        .processes
+        .read(|db| crate::transfers::TransferRecord::load_any(db, transfer_pid))
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("transfer `{transfer_pid}` is gone: no token can be refreshed"))?;

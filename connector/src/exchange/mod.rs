@@ -327,7 +327,9 @@ impl Orders {
     /// agreement). Synchronous: the answer is the lab's (its refusal with the policy's explanation included).
     pub async fn place(&self, transfer_pid: &str, order: &Value) -> Result<OrderView, OrderError> {
         let order = Order::from_json(order.to_string().as_bytes()).map_err(|e| invalid_order(&e))?;
-        let transfer = TransferRecord::load_any(self.pool(), transfer_pid)
+        let transfer = self
+            .processes
+            .read(|db| TransferRecord::load_any(db, transfer_pid))
             .await
             .map_err(|e| OrderError::Store(e.to_string()))?
             .filter(|t| t.side == passerelle_dsp::process::Role::Consumer)

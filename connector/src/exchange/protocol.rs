@@ -146,11 +146,13 @@ fn read_event(value: Value) -> Result<Event, Refusal> {
 
 /// The agreement a grant's transfer runs under, as a policy the evaluator reads.
 async fn agreement_of(orders: &Orders, grant: &Grant) -> Result<(AgreementRecord, Policy), Refusal> {
-    let record =
-        AgreementRecord::load(orders.pool(), &grant.agreement_id, Some(passerelle_dsp::process::Role::Provider))
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| internal(format!("agreement `{}` of a live token is missing", grant.agreement_id)))?;
+    let provider = Some(passerelle_dsp::process::Role::Provider);
+    let record = orders
+        .processes
+        .read(|db| AgreementRecord::load(db, &grant.agreement_id, provider))
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal(format!("agreement `{}` of a live token is missing", grant.agreement_id)))?;
     // Our own agreement passed definition-time validation when it was made; a peer form keeps unknown terms,
     // which then fail closed.
     let policy = Policy::from_json(&record.agreement)

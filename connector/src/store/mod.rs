@@ -11,6 +11,7 @@
 //! pagination (`WHERE id > cursor ORDER BY id LIMIT n`), whose cost does not grow
 //! with the size of the table.
 
+pub(crate) mod direct;
 mod imports;
 mod media;
 mod policies;
@@ -103,6 +104,8 @@ pub struct BatchCounts {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// A private in-memory database lives in the pool's one connection: nothing may take that connection away.
+    memory: bool,
 }
 
 impl std::fmt::Debug for Store {
@@ -141,7 +144,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Self::migrated(pool).await
+        Self::migrated(pool, false).await
     }
 
     /// A private in-memory database (tests, `sqlite::memory:`): one connection that lives as long as the store.
@@ -157,14 +160,14 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open { location: "sqlite::memory:".into(), reason: e.to_string() })?;
-        Self::migrated(pool).await
+        Self::migrated(pool, true).await
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<Store, StoreError> {
+    async fn migrated(pool: SqlitePool, memory: bool) -> Result<Store, StoreError> {
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         // The audit trail keeps its own (append-only) tables beside ours.
         passerelle_audit::AuditStore::migrate(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Store { pool })
+        Ok(Store { pool, memory })
     }
 
     /// Waits for running statements and closes every connection (checkpoints the WAL).
@@ -175,6 +178,11 @@ impl Store {
     /// The pool, for the modules that keep their own tables (contracts, transfers, outbox, data plane).
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Whether this is a private in-memory database (one connection, shared by everyone).
+    pub(crate) fn is_memory(&self) -> bool {
+        self.memory
     }
 
     /// A cheap liveness probe for `/health`.

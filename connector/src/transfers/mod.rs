@@ -18,7 +18,6 @@ use passerelle_dsp::negotiation::State as NegotiationState;
 use passerelle_dsp::process::{CallerIdentity, ProtocolError, Role};
 use passerelle_dsp::transfer::{State, TransferHost, TransferMessage, next};
 use serde_json::{Value, json};
-use sqlx::SqliteConnection;
 
 pub use records::TransferRecord;
 
@@ -26,7 +25,10 @@ use crate::contracts::{
     AgreementRecord, NegotiationRecord, ProcessError, Processes, Termination, internal, new_pid, reason_texts, role_str,
 };
 use crate::dataplane;
-use crate::outbox::{OutboxEntry, Outgoing, PUSH_KIND, ProcessKind, enqueue, entries_for, stall_reason, transfer_kind};
+use crate::outbox::{
+    Due, OutboxEntry, Outgoing, PUSH_KIND, ProcessKind, enqueue, entries_for, stall_reason, transfer_kind,
+};
+use crate::store::direct::Db;
 
 pub const PULL: &str = "HttpData-PULL";
 pub const PUSH: &str = "HttpData-PUSH";
@@ -63,24 +65,22 @@ pub struct TransferView {
 }
 
 impl Processes {
-    async fn create_transfer(
+    fn create_transfer(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         message: TransferMessage,
         caller: Option<&str>,
-    ) -> Result<TransferProcess, ProtocolError> {
+    ) -> Result<(TransferProcess, Vec<Due>), ProtocolError> {
         let TransferMessage::Request(request) = &message else {
             return Err(next(None, message.kind(), Role::Consumer).map_or_else(ProtocolError::from, |_| {
                 ProtocolError::BadRequest("only a TransferRequestMessage starts a transfer process".into())
             }));
         };
         if let Some(existing) =
-            TransferRecord::find_by_counterparty(conn, Role::Provider, caller, &request.consumer_pid)
-                .await
-                .map_err(internal)?
+            TransferRecord::find_by_counterparty(db, Role::Provider, caller, &request.consumer_pid).map_err(internal)?
         {
             return if existing.agreement_id == request.agreement_id && existing.format == request.format {
-                Ok(existing.ack_in(existing.first_state()))
+                Ok((existing.ack_in(existing.first_state()), Vec::new()))
             } else {
                 Err(ProtocolError::BadRequest(format!(
                     "consumerPid `{}` already names transfer process `{}` for another agreement or format: choose a new pid",
@@ -88,7 +88,7 @@ impl Processes {
                 )))
             };
         }
-        let agreement = self.transferable_agreement(conn, &request.agreement_id, caller).await?;
+        let agreement = self.transferable_agreement(db, &request.agreement_id, caller)?;
         if request.format != PULL && request.format != PUSH {
             return Err(ProtocolError::BadRequest(format!(
                 "format `{}` is not offered: use {PULL} or {PUSH}",
@@ -122,15 +122,15 @@ impl Processes {
         record.data_address = request.data_address.clone();
         record.record_step(message.kind(), Role::Consumer, state);
         let ack = record.ack();
-        self.start_providing(conn, &mut record, &agreement).await.map_err(|e| internal(e.to_string()))?;
-        record.save(conn, &self.inner.journal).await.map_err(internal)?;
-        Ok(ack)
+        let queued = self.start_providing(db, &mut record, &agreement).map_err(|e| internal(e.to_string()))?;
+        record.save(db, &self.inner.journal).map_err(internal)?;
+        Ok((ack, queued))
     }
 
     /// The provider-side agreement a transfer may run under: ours, finalized, with this caller.
-    async fn transferable_agreement(
+    fn transferable_agreement(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         agreement_id: &str,
         caller: Option<&str>,
     ) -> Result<AgreementRecord, ProtocolError> {
@@ -139,12 +139,9 @@ impl Processes {
                 "agreementId `{agreement_id}` names no agreement this provider has finalized with you: negotiate one first"
             ))
         };
-        let agreement = AgreementRecord::load(&mut *conn, agreement_id, Some(Role::Provider))
-            .await
-            .map_err(internal)?
-            .ok_or_else(refused)?;
-        let negotiation = NegotiationRecord::load(conn, Role::Provider, &agreement.negotiation_pid)
-            .await
+        let agreement =
+            AgreementRecord::load(db, agreement_id, Some(Role::Provider)).map_err(internal)?.ok_or_else(refused)?;
+        let negotiation = NegotiationRecord::load(db, Role::Provider, &agreement.negotiation_pid)
             .map_err(internal)?
             .ok_or_else(refused)?;
         let same_consumer = caller.is_none() || caller == Some(agreement.assignee.as_str());
@@ -156,29 +153,29 @@ impl Processes {
 
     /// Starts a requested transfer as provider: PULL gets an endpoint data reference,
     /// PUSH gets the start message then the documents (the outbox completes it after the push).
-    async fn start_providing(
+    fn start_providing(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         record: &mut TransferRecord,
         agreement: &AgreementRecord,
-    ) -> Result<(), ProcessError> {
+    ) -> Result<Vec<Due>, ProcessError> {
         let (provider_pid, consumer_pid) = record.pids()?;
         let mut start = TransferStartMessage::new(&provider_pid, &consumer_pid);
         if record.format == PULL {
-            let edr = dataplane::issue(conn, &self.inner.base_url, &record.pid, agreement).await?;
+            let edr = dataplane::issue(db, &self.inner.base_url, &record.pid, agreement)?;
             start = start.with_data_address(edr);
         }
-        queue_transfer(conn, record, start.into()).await?;
+        let mut queued = vec![queue_transfer(db, record, start.into())?];
         if record.format == PUSH && dataplane::feed_push::wants_feed(record.data_address.as_ref()) {
             // A feed does not end: the transfer stays STARTED and every change is pushed as it happens.
-            dataplane::feed_push::subscribe(conn, &record.pid, &agreement.target).await?;
+            dataplane::feed_push::subscribe(db, &record.pid, &agreement.target)?;
         } else if record.format == PUSH {
             let endpoint = record.data_address.as_ref().and_then(|a| a.endpoint.clone()).unwrap_or_default();
             let authorization =
                 record.data_address.as_ref().and_then(|a| a.property("authorization")).map(str::to_string);
             let body = json!({"dataset": agreement.target, "authorization": authorization});
-            enqueue(
-                conn,
+            queued.push(enqueue(
+                db,
                 Outgoing {
                     process: ProcessKind::Transfer,
                     pid: &record.pid,
@@ -188,22 +185,20 @@ impl Processes {
                     participant_id: record.counterparty_id.as_deref(),
                     body: &body,
                 },
-            )
-            .await?;
+            )?);
         }
-        Ok(())
+        Ok(queued)
     }
 
-    async fn update_transfer(
+    fn update_transfer(
         &self,
-        conn: &mut SqliteConnection,
+        db: &Db,
         side: Role,
         pid: &str,
         message: TransferMessage,
         caller: Option<&str>,
-    ) -> Result<TransferProcess, ProtocolError> {
-        let mut record = TransferRecord::load(conn, side, pid)
-            .await
+    ) -> Result<(TransferProcess, Vec<Due>), ProtocolError> {
+        let mut record = TransferRecord::load(db, side, pid)
             .map_err(internal)?
             .filter(|r| r.admits(caller))
             .ok_or_else(|| ProtocolError::NotFound { pid: pid.to_string() })?;
@@ -226,44 +221,53 @@ impl Processes {
                 }
                 _ => {}
             }
-            record.save(conn, &self.inner.journal).await.map_err(internal)?;
+            record.save(db, &self.inner.journal).map_err(internal)?;
         }
-        Ok(record.ack())
+        Ok((record.ack(), Vec::new()))
     }
 
     /// After the documents were pushed: complete the transfer (if it is still running).
     pub(crate) async fn after_push(&self, pid: &str) -> Result<(), ProcessError> {
-        let _guard = self.inner.write.lock().await;
-        let mut tx = self.pool().begin().await?;
-        let Some(mut record) = TransferRecord::load(&mut tx, Role::Provider, pid).await? else { return Ok(()) };
-        if record.state != State::Started {
-            return Ok(());
-        }
-        let (provider_pid, consumer_pid) = record.pids()?;
-        queue_transfer(&mut tx, &mut record, TransferCompletionMessage::new(provider_pid, consumer_pid).into()).await?;
-        record.save(&mut tx, &self.inner.journal).await?;
-        tx.commit().await?;
-        self.inner.wake.notify_one();
+        let queued = self
+            .write(|db| {
+                let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(None) };
+                if record.state != State::Started {
+                    return Ok(None);
+                }
+                let (provider_pid, consumer_pid) = record.pids()?;
+                let completion = TransferCompletionMessage::new(provider_pid, consumer_pid).into();
+                let queued = queue_transfer(db, &mut record, completion)?;
+                record.save(db, &self.inner.journal)?;
+                Ok(Some(queued))
+            })
+            .await?;
+        self.dispatch(queued.into_iter().collect());
         Ok(())
     }
 
     /// The documents could not be pushed: terminate the transfer with the reason.
     pub(crate) async fn push_failed(&self, pid: &str, reason: &str) -> Result<(), ProcessError> {
-        let _guard = self.inner.write.lock().await;
-        let mut tx = self.pool().begin().await?;
-        let Some(mut record) = TransferRecord::load(&mut tx, Role::Provider, pid).await? else { return Ok(()) };
-        if record.state.is_terminal() {
-            return Ok(());
-        }
-        let (provider_pid, consumer_pid) = record.pids()?;
-        let message =
-            TransferTerminationMessage::new(provider_pid, consumer_pid).with_code("PUSH_FAILED").with_reason(reason);
-        record.termination =
-            Some(Termination { by: "provider".into(), code: Some("PUSH_FAILED".into()), reason: vec![reason.into()] });
-        queue_transfer(&mut tx, &mut record, message.into()).await?;
-        record.save(&mut tx, &self.inner.journal).await?;
-        tx.commit().await?;
-        self.inner.wake.notify_one();
+        let queued = self
+            .write(|db| {
+                let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(None) };
+                if record.state.is_terminal() {
+                    return Ok(None);
+                }
+                let (provider_pid, consumer_pid) = record.pids()?;
+                let message = TransferTerminationMessage::new(provider_pid, consumer_pid)
+                    .with_code("PUSH_FAILED")
+                    .with_reason(reason);
+                record.termination = Some(Termination {
+                    by: "provider".into(),
+                    code: Some("PUSH_FAILED".into()),
+                    reason: vec![reason.into()],
+                });
+                let queued = queue_transfer(db, &mut record, message.into())?;
+                record.save(db, &self.inner.journal)?;
+                Ok(Some(queued))
+            })
+            .await?;
+        self.dispatch(queued.into_iter().collect());
         Ok(())
     }
 
@@ -284,41 +288,41 @@ impl Processes {
             )));
         }
         let pid = new_pid();
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await?;
-            let agreement = AgreementRecord::load(&mut *tx, agreement_id, Some(Role::Consumer))
-                .await?
-                .ok_or_else(|| ProcessError::NotFound { kind: "agreement", id: agreement_id.to_string() })?;
-            let negotiation = NegotiationRecord::load(&mut tx, Role::Consumer, &agreement.negotiation_pid)
-                .await?
-                .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: agreement.negotiation_pid.clone() })?;
-            if negotiation.state != NegotiationState::Finalized {
-                return Err(ProcessError::Conflict(format!(
-                    "agreement `{agreement_id}` is not finalized yet (negotiation `{}` is {}); wait for FINALIZED",
-                    negotiation.pid, negotiation.state
-                )));
-            }
-            let mut record =
-                TransferRecord::new(Role::Consumer, pid.clone(), agreement_id.to_string(), format.to_string());
-            record.counterparty_address = negotiation.counterparty_address.clone();
-            record.counterparty_id = negotiation.counterparty_id.clone();
-            record.audience = Some(agreement.assigner.clone());
-            let mut request = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
-            if feed {
-                let inbox = dataplane::feed_push::feed_inbox_address(&self.inner.base_url, &pid)?;
-                record.data_address = Some(inbox.clone());
-                request = request.with_data_address(inbox);
-            } else if format == PUSH {
-                let inbox = dataplane::inbox_address(&self.inner.base_url, &pid);
-                record.data_address = Some(inbox.clone());
-                request = request.with_data_address(inbox);
-            }
-            queue_transfer(&mut tx, &mut record, request.into()).await?;
-            record.save(&mut tx, &self.inner.journal).await?;
-            tx.commit().await?;
-        }
-        self.inner.wake.notify_one();
+        let queued = self
+            .write(|db| {
+                let agreement = AgreementRecord::load(db, agreement_id, Some(Role::Consumer))?
+                    .ok_or_else(|| ProcessError::NotFound { kind: "agreement", id: agreement_id.to_string() })?;
+                let negotiation =
+                    NegotiationRecord::load(db, Role::Consumer, &agreement.negotiation_pid)?.ok_or_else(|| {
+                        ProcessError::NotFound { kind: "negotiation", id: agreement.negotiation_pid.clone() }
+                    })?;
+                if negotiation.state != NegotiationState::Finalized {
+                    return Err(ProcessError::Conflict(format!(
+                        "agreement `{agreement_id}` is not finalized yet (negotiation `{}` is {}); wait for FINALIZED",
+                        negotiation.pid, negotiation.state
+                    )));
+                }
+                let mut record =
+                    TransferRecord::new(Role::Consumer, pid.clone(), agreement_id.to_string(), format.to_string());
+                record.counterparty_address = negotiation.counterparty_address.clone();
+                record.counterparty_id = negotiation.counterparty_id.clone();
+                record.audience = Some(agreement.assigner.clone());
+                let mut request = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
+                if feed {
+                    let inbox = dataplane::feed_push::feed_inbox_address(&self.inner.base_url, &pid)?;
+                    record.data_address = Some(inbox.clone());
+                    request = request.with_data_address(inbox);
+                } else if format == PUSH {
+                    let inbox = dataplane::inbox_address(&self.inner.base_url, &pid);
+                    record.data_address = Some(inbox.clone());
+                    request = request.with_data_address(inbox);
+                }
+                let queued = queue_transfer(db, &mut record, request.into())?;
+                record.save(db, &self.inner.journal)?;
+                Ok(queued)
+            })
+            .await?;
+        self.dispatch(vec![queued]);
         self.transfer(&pid).await
     }
 
@@ -329,62 +333,63 @@ impl Processes {
         action: TransferAction,
         reason: Option<String>,
     ) -> Result<TransferView, ProcessError> {
-        {
-            let _guard = self.inner.write.lock().await;
-            let mut tx = self.pool().begin().await?;
-            let mut record = TransferRecord::load_any(&mut *tx, pid)
-                .await?
-                .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
-            let (provider_pid, consumer_pid) = record.pids()?;
-            let by = role_str(record.side).to_string();
-            let message: TransferMessage = match action {
-                TransferAction::Suspend => {
-                    let reason = reason.unwrap_or_else(|| format!("suspended by the {by}'s operator"));
-                    record.termination = Some(Termination { by, code: None, reason: vec![reason.clone()] });
-                    TransferSuspensionMessage::new(provider_pid, consumer_pid).with_reason(reason).into()
-                }
-                TransferAction::Resume => {
-                    let mut start = TransferStartMessage::new(provider_pid, consumer_pid);
-                    if record.side == Role::Provider && record.format == PULL {
-                        let agreement = AgreementRecord::load(&mut *tx, &record.agreement_id, Some(Role::Provider))
-                            .await?
-                            .ok_or_else(|| ProcessError::NotFound {
-                                kind: "agreement",
-                                id: record.agreement_id.clone(),
-                            })?;
-                        start = start.with_data_address(
-                            dataplane::issue(&mut tx, &self.inner.base_url, &record.pid, &agreement).await?,
-                        );
+        let queued = self
+            .write(|db| {
+                let mut record = TransferRecord::load_any(db, pid)?
+                    .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
+                let (provider_pid, consumer_pid) = record.pids()?;
+                let by = role_str(record.side).to_string();
+                let message: TransferMessage = match action {
+                    TransferAction::Suspend => {
+                        let reason = reason.unwrap_or_else(|| format!("suspended by the {by}'s operator"));
+                        record.termination = Some(Termination { by, code: None, reason: vec![reason.clone()] });
+                        TransferSuspensionMessage::new(provider_pid, consumer_pid).with_reason(reason).into()
                     }
-                    record.termination = None;
-                    start.into()
-                }
-                TransferAction::Complete => TransferCompletionMessage::new(provider_pid, consumer_pid).into(),
-                TransferAction::Terminate => {
-                    let reason = reason.unwrap_or_else(|| format!("terminated by the {by}'s operator"));
-                    record.termination = Some(Termination {
-                        by,
-                        code: Some("TERMINATED_BY_OPERATOR".into()),
-                        reason: vec![reason.clone()],
-                    });
-                    TransferTerminationMessage::new(provider_pid, consumer_pid)
-                        .with_code("TERMINATED_BY_OPERATOR")
-                        .with_reason(reason)
-                        .into()
-                }
-            };
-            queue_transfer(&mut tx, &mut record, message).await?;
-            record.save(&mut tx, &self.inner.journal).await?;
-            tx.commit().await?;
-        }
-        self.inner.wake.notify_one();
+                    TransferAction::Resume => {
+                        let mut start = TransferStartMessage::new(provider_pid, consumer_pid);
+                        if record.side == Role::Provider && record.format == PULL {
+                            let agreement =
+                                AgreementRecord::load(db, &record.agreement_id, Some(Role::Provider))?.ok_or_else(
+                                    || ProcessError::NotFound { kind: "agreement", id: record.agreement_id.clone() },
+                                )?;
+                            start = start.with_data_address(dataplane::issue(
+                                db,
+                                &self.inner.base_url,
+                                &record.pid,
+                                &agreement,
+                            )?);
+                        }
+                        record.termination = None;
+                        start.into()
+                    }
+                    TransferAction::Complete => TransferCompletionMessage::new(provider_pid, consumer_pid).into(),
+                    TransferAction::Terminate => {
+                        let reason = reason.unwrap_or_else(|| format!("terminated by the {by}'s operator"));
+                        record.termination = Some(Termination {
+                            by,
+                            code: Some("TERMINATED_BY_OPERATOR".into()),
+                            reason: vec![reason.clone()],
+                        });
+                        TransferTerminationMessage::new(provider_pid, consumer_pid)
+                            .with_code("TERMINATED_BY_OPERATOR")
+                            .with_reason(reason)
+                            .into()
+                    }
+                };
+                let queued = queue_transfer(db, &mut record, message)?;
+                record.save(db, &self.inner.journal)?;
+                Ok(queued)
+            })
+            .await?;
+        self.dispatch(vec![queued]);
         self.transfer(pid).await
     }
 
     /// The data of a transfer we consume: pulled now from the provider's endpoint (PULL)
     /// or what the provider pushed (PUSH).
     pub async fn transfer_data(&self, pid: &str) -> Result<Value, ProcessError> {
-        let record = TransferRecord::load_any(self.pool(), pid)
+        let record = self
+            .read(|db| TransferRecord::load_any(db, pid))
             .await?
             .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
         if record.side != Role::Consumer {
@@ -406,40 +411,38 @@ impl Processes {
 
     /// The record as stored, tokens included (for its own operator).
     pub async fn transfer_record(&self, pid: &str) -> Result<Option<TransferRecord>, ProcessError> {
-        TransferRecord::load_any(self.pool(), pid).await
+        self.read(|db| TransferRecord::load_any(db, pid)).await
     }
 
     pub async fn transfer(&self, pid: &str) -> Result<TransferView, ProcessError> {
-        let record = TransferRecord::load_any(self.pool(), pid)
-            .await?
-            .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
-        self.transfer_view(record).await
-    }
-
-    async fn transfer_view(&self, record: TransferRecord) -> Result<TransferView, ProcessError> {
-        let outbox = entries_for(self.pool(), &record.pid).await?;
-        let status = stall_reason(&outbox).or_else(|| record.last_error.clone()).or_else(|| {
-            (record.side == Role::Consumer && record.state == State::Requested)
-                .then(|| format!("waiting for the provider's start message since {}", record.updated_at))
-        });
-        Ok(TransferView { record: record.redacted(), status, outbox })
+        self.read(|db| {
+            let record = TransferRecord::load_any(db, pid)?
+                .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
+            transfer_view(db, record)
+        })
+        .await
     }
 
     pub async fn transfers(&self) -> Result<Vec<TransferView>, ProcessError> {
-        let mut out = Vec::new();
-        for record in TransferRecord::list(self.pool()).await? {
-            out.push(self.transfer_view(record).await?);
-        }
-        Ok(out)
+        self.read(|db| TransferRecord::list(db)?.into_iter().map(|record| transfer_view(db, record)).collect()).await
     }
 }
 
+fn transfer_view(db: &Db, record: TransferRecord) -> Result<TransferView, ProcessError> {
+    let outbox = entries_for(db, &record.pid)?;
+    let status = stall_reason(&outbox).or_else(|| record.last_error.clone()).or_else(|| {
+        (record.side == Role::Consumer && record.state == State::Requested)
+            .then(|| format!("waiting for the provider's start message since {}", record.updated_at))
+    });
+    Ok(TransferView { record: record.redacted(), status, outbox })
+}
+
 /// Applies a message this side sends and queues it, in the caller's transaction.
-pub(crate) async fn queue_transfer(
-    conn: &mut SqliteConnection,
+pub(crate) fn queue_transfer(
+    db: &Db,
     record: &mut TransferRecord,
     message: TransferMessage,
-) -> Result<(), ProcessError> {
+) -> Result<Due, ProcessError> {
     let side = record.side;
     let before = if record.history.is_empty() { None } else { Some(record.state) };
     let state = next(before, message.kind(), side).map_err(|e| ProcessError::Conflict(e.to_string()))?;
@@ -449,8 +452,8 @@ pub(crate) async fn queue_transfer(
     let body = message.to_json().map_err(|e| ProcessError::Invalid(e.to_string()))?;
     record.record_step(message.kind(), side, state);
     let audience = record.counterparty_id.clone().or_else(|| record.audience.clone());
-    enqueue(
-        conn,
+    Ok(enqueue(
+        db,
         Outgoing {
             process: ProcessKind::Transfer,
             pid: &record.pid,
@@ -460,9 +463,7 @@ pub(crate) async fn queue_transfer(
             participant_id: audience.as_deref(),
             body: &body,
         },
-    )
-    .await?;
-    Ok(())
+    )?)
 }
 
 impl TransferHost for Processes {
@@ -474,22 +475,24 @@ impl TransferHost for Processes {
         caller: CallerIdentity,
     ) -> Result<TransferProcess, ProtocolError> {
         let caller_id = caller.participant_id.as_deref();
-        let _guard = self.inner.write.lock().await;
-        let mut tx = self.pool().begin().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        let ack = match pid {
-            None if side == Role::Provider => self.create_transfer(&mut tx, message, caller_id).await?,
-            None => return Err(ProtocolError::BadRequest("a consumer does not receive transfer requests".into())),
-            Some(pid) => self.update_transfer(&mut tx, side, &pid, message, caller_id).await?,
-        };
-        tx.commit().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        self.inner.wake.notify_one();
+        if pid.is_none() && side != Role::Provider {
+            return Err(ProtocolError::BadRequest("a consumer does not receive transfer requests".into()));
+        }
+        let (ack, queued) = self
+            .transact(|db| match pid {
+                None => self.create_transfer(db, message, caller_id),
+                Some(pid) => self.update_transfer(db, side, &pid, message, caller_id),
+            })
+            .await
+            .map_err(|e| ProtocolError::Unavailable(e.to_string()))??;
+        self.dispatch(queued);
         Ok(ack)
     }
 
     async fn get(&self, side: Role, pid: &str, caller: CallerIdentity) -> Result<TransferProcess, ProtocolError> {
-        let mut conn = self.pool().acquire().await.map_err(|e| ProtocolError::Unavailable(e.to_string()))?;
-        TransferRecord::load(&mut conn, side, pid)
+        self.query(|db| TransferRecord::load(db, side, pid))
             .await
+            .map_err(|e| ProtocolError::Unavailable(e.to_string()))?
             .map_err(internal)?
             .filter(|r| r.admits(caller.participant_id.as_deref()))
             .map(|r| r.ack())

@@ -4,13 +4,13 @@ use passerelle_dsp::message::transfer::{DataAddress, TransferProcess};
 use passerelle_dsp::process::{ProtocolError, Role};
 use passerelle_dsp::transfer::{MessageKind, State, TransferMessage, is_replay, next};
 use serde::Serialize;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, SqliteConnection};
 
 use passerelle_audit::EntryKind;
 
 use crate::contracts::trail;
 use crate::contracts::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role};
+use crate::contracts::{json_column, required, text};
+use crate::store::direct::{Columns, Db, row, rows};
 
 /// One transfer process as this side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -148,53 +148,40 @@ impl TransferRecord {
         self.updated_at = at;
     }
 
-    fn from_row(row: &SqliteRow) -> Result<TransferRecord, ProcessError> {
-        let pid: String = row.try_get("pid")?;
+    pub(crate) fn from_row(row: &impl Columns) -> Result<TransferRecord, ProcessError> {
+        let pid = required(row, "pid")?;
         let corrupt = |what: &str| {
             ProcessError::Store(format!(
                 "stored transfer `{pid}` has an unreadable {what}; the database was changed outside Passerelle"
             ))
         };
-        let side: String = row.try_get("side")?;
-        let state: String = row.try_get("state")?;
-        let json = |column: &str| -> Result<Option<String>, ProcessError> { Ok(row.try_get(column)?) };
-        let data_address =
-            json("data_address")?.map(|t| serde_json::from_str(&t).map_err(|_| corrupt("data address"))).transpose()?;
-        let termination =
-            json("termination")?.map(|t| serde_json::from_str(&t).map_err(|_| corrupt("termination"))).transpose()?;
-        let history: Vec<Step> = json("history")?
-            .map(|t| serde_json::from_str(&t).map_err(|_| corrupt("history")))
-            .transpose()?
-            .unwrap_or_default();
-        let counterparty_id: String = row.try_get("counterparty_id")?;
+        let side = required(row, "side")?;
+        let state = required(row, "state")?;
+        let history: Vec<Step> = json_column(row, "history", "transfer", &pid)?.unwrap_or_default();
         Ok(TransferRecord {
             side: parse_role(&side).ok_or_else(|| corrupt("side"))?,
             state: parse_state(&state).ok_or_else(|| corrupt("state"))?,
-            counterparty_pid: row.try_get("counterparty_pid")?,
-            counterparty_id: (!counterparty_id.is_empty()).then_some(counterparty_id),
-            counterparty_address: row.try_get("counterparty_address")?,
-            audience: row.try_get("audience")?,
-            agreement_id: row.try_get("agreement_id")?,
-            format: row.try_get("format")?,
-            data_address,
-            termination,
+            counterparty_pid: text(row, "counterparty_pid")?,
+            counterparty_id: text(row, "counterparty_id")?.filter(|id| !id.is_empty()),
+            counterparty_address: text(row, "counterparty_address")?,
+            audience: text(row, "audience")?,
+            agreement_id: required(row, "agreement_id")?,
+            format: required(row, "format")?,
+            data_address: json_column(row, "data_address", "transfer", &pid)?,
+            termination: json_column(row, "termination", "transfer", &pid)?,
             audited_steps: history.len(),
             history,
-            last_error: row.try_get("last_error")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            last_error: text(row, "last_error")?,
+            created_at: required(row, "created_at")?,
+            updated_at: required(row, "updated_at")?,
             pid,
         })
     }
 
     /// Inserts or updates the row and appends the steps not yet in the audit trail, in the
     /// caller's transaction.
-    pub(crate) async fn save(
-        &mut self,
-        conn: &mut SqliteConnection,
-        journal: &trail::Journal,
-    ) -> Result<(), ProcessError> {
-        self.upsert(conn).await?;
+    pub(crate) fn save(&mut self, db: &Db, journal: &trail::Journal) -> Result<(), ProcessError> {
+        self.upsert(db)?;
         let process = trail::ProcessRef {
             kind: EntryKind::TRANSFER_STATE,
             pid: &self.pid,
@@ -203,14 +190,14 @@ impl TransferRecord {
             counterparty_pid: self.counterparty_pid.as_deref(),
             about: serde_json::json!({"agreementId": self.agreement_id, "format": self.format}),
         };
-        trail::append_new_steps(journal, conn, &process, &self.history, &mut self.audited_steps).await
+        trail::append_new_steps(journal, db, &process, &self.history, &mut self.audited_steps)
     }
 
-    async fn upsert(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    fn upsert(&self, db: &Db) -> Result<(), rusqlite::Error> {
         let data_address = self.data_address.as_ref().and_then(|a| serde_json::to_string(a).ok());
         let termination = self.termination.as_ref().and_then(|t| serde_json::to_string(t).ok());
         let history = serde_json::to_string(&self.history).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
+        db.prepare_cached(
             "INSERT INTO transfers (pid, side, counterparty_pid, state, counterparty_id, counterparty_address, audience,
                  agreement_id, format, data_address, termination, history, last_error, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -218,69 +205,53 @@ impl TransferRecord {
                  counterparty_address = excluded.counterparty_address, data_address = excluded.data_address,
                  termination = excluded.termination, history = excluded.history, last_error = excluded.last_error,
                  updated_at = excluded.updated_at",
-        )
-        .bind(&self.pid)
-        .bind(role_str(self.side))
-        .bind(&self.counterparty_pid)
-        .bind(self.state.as_str())
-        .bind(self.counterparty_id.clone().unwrap_or_default())
-        .bind(&self.counterparty_address)
-        .bind(&self.audience)
-        .bind(&self.agreement_id)
-        .bind(&self.format)
-        .bind(data_address)
-        .bind(termination)
-        .bind(history)
-        .bind(&self.last_error)
-        .bind(&self.created_at)
-        .bind(&self.updated_at)
-        .execute(conn)
-        .await
+        )?
+        .execute(rusqlite::params![
+            self.pid,
+            role_str(self.side),
+            self.counterparty_pid,
+            self.state.as_str(),
+            self.counterparty_id.clone().unwrap_or_default(),
+            self.counterparty_address,
+            self.audience,
+            self.agreement_id,
+            self.format,
+            data_address,
+            termination,
+            history,
+            self.last_error,
+            self.created_at,
+            self.updated_at,
+        ])
         .map(|_| ())
     }
 
-    pub(crate) async fn load(
-        conn: &mut SqliteConnection,
-        side: Role,
-        pid: &str,
-    ) -> Result<Option<TransferRecord>, ProcessError> {
-        let row = sqlx::query("SELECT * FROM transfers WHERE pid = ? AND side = ?")
-            .bind(pid)
-            .bind(role_str(side))
-            .fetch_optional(conn)
-            .await?;
-        row.as_ref().map(TransferRecord::from_row).transpose()
+    pub(crate) fn load(db: &Db, side: Role, pid: &str) -> Result<Option<TransferRecord>, ProcessError> {
+        row(db, "SELECT * FROM transfers WHERE pid = ? AND side = ?", (pid, role_str(side)), |r| {
+            TransferRecord::from_row(r)
+        })
     }
 
-    pub(crate) async fn load_any(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-        pid: &str,
-    ) -> Result<Option<TransferRecord>, ProcessError> {
-        let row = sqlx::query("SELECT * FROM transfers WHERE pid = ?").bind(pid).fetch_optional(executor).await?;
-        row.as_ref().map(TransferRecord::from_row).transpose()
+    pub(crate) fn load_any(db: &Db, pid: &str) -> Result<Option<TransferRecord>, ProcessError> {
+        row(db, "SELECT * FROM transfers WHERE pid = ?", [pid], |r| TransferRecord::from_row(r))
     }
 
-    pub(crate) async fn find_by_counterparty(
-        conn: &mut SqliteConnection,
+    pub(crate) fn find_by_counterparty(
+        db: &Db,
         side: Role,
         counterparty_id: Option<&str>,
         counterparty_pid: &str,
     ) -> Result<Option<TransferRecord>, ProcessError> {
-        let row =
-            sqlx::query("SELECT * FROM transfers WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?")
-                .bind(role_str(side))
-                .bind(counterparty_id.unwrap_or_default())
-                .bind(counterparty_pid)
-                .fetch_optional(conn)
-                .await?;
-        row.as_ref().map(TransferRecord::from_row).transpose()
+        row(
+            db,
+            "SELECT * FROM transfers WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?",
+            (role_str(side), counterparty_id.unwrap_or_default(), counterparty_pid),
+            |r| TransferRecord::from_row(r),
+        )
     }
 
-    pub(crate) async fn list(
-        executor: impl sqlx::Executor<'_, Database = Sqlite>,
-    ) -> Result<Vec<TransferRecord>, ProcessError> {
-        let rows = sqlx::query("SELECT * FROM transfers ORDER BY created_at DESC, pid").fetch_all(executor).await?;
-        rows.iter().map(TransferRecord::from_row).collect()
+    pub(crate) fn list(db: &Db) -> Result<Vec<TransferRecord>, ProcessError> {
+        rows(db, "SELECT * FROM transfers ORDER BY created_at DESC, pid", [], |r| TransferRecord::from_row(r))
     }
 }
 

@@ -1,0 +1,181 @@
+//! Statements run directly on a pooled connection's SQLite handle, for the process host's hot path.
+//!
+//! sqlx runs every statement on a worker thread of its own, one hand-off (and two thread switches) per
+//! statement. A negotiation message writes a dozen rows (the process, the outbox entry, the audit trail,
+//! webhook events), so the hand-offs, not SQLite, were most of its cost (BENCHMARKS.md, "Where the time
+//! goes"). Here a whole transaction costs one hand-off: sqlx lends its handle (`lock_handle`), and the
+//! statements run synchronously through rusqlite on the calling task. A transaction is short (no I/O but
+//! SQLite's own), so holding the task's thread for it is cheaper than the switches it saves.
+
+use rusqlite::{Connection, TransactionBehavior};
+use sqlx::SqliteConnection;
+
+/// A connection to run statements on (inside a transaction when given by [`transaction`]).
+pub(crate) type Db = Connection;
+
+/// Why the handle could not be had or the transaction could not be begun or committed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct DirectError(String);
+
+impl From<sqlx::Error> for DirectError {
+    fn from(e: sqlx::Error) -> Self {
+        DirectError(e.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for DirectError {
+    fn from(e: rusqlite::Error) -> Self {
+        DirectError(e.to_string())
+    }
+}
+
+/// Runs `work` on `conn`'s handle. The outer error is the handle's; the inner result is `work`'s.
+async fn on_handle<R>(
+    conn: &mut SqliteConnection,
+    work: impl FnOnce(&Connection) -> Result<R, DirectError>,
+) -> Result<R, DirectError> {
+    let mut locked = conn.lock_handle().await?;
+    let raw = locked.as_raw_handle();
+    // SAFETY: `lock_handle` keeps sqlx's worker off this handle until `locked` is dropped, which is after
+    // `db` is: the two never use it at once. `from_handle` does not close the handle when dropped, and
+    // `db` (a local that is not `Send`) cannot outlive this block.
+    let db = unsafe { Connection::from_handle(raw.as_ptr()) }?;
+    let out = work(&db);
+    drop(db);
+    drop(locked);
+    out
+}
+
+/// Runs `work` as one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled back when it
+/// returns `Err` (or panics). The outer error is the store's (handle, begin, commit); the inner result is `work`'s.
+pub(crate) async fn transaction<R, E>(
+    conn: &mut SqliteConnection,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
+    on_handle(conn, |db| {
+        // Immediate: the write lock is taken before the first read, so the read-check-write of a process
+        // cannot be overtaken by another writer's commit (no SQLITE_BUSY_SNAPSHOT half-way).
+        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)?;
+        match work(&tx) {
+            Ok(out) => {
+                tx.commit()?;
+                Ok(Ok(out))
+            }
+            // Dropping `tx` rolls it back.
+            Err(e) => Ok(Err(e)),
+        }
+    })
+    .await
+}
+
+/// Runs `work` as one read transaction (a consistent snapshot across its statements).
+pub(crate) async fn read<R, E>(
+    conn: &mut SqliteConnection,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
+    on_handle(conn, |db| {
+        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Deferred)?;
+        Ok(work(&tx))
+    })
+    .await
+}
+
+/// Runs a query of whole rows, mapping each with `map`.
+pub(crate) fn rows<T, E: From<rusqlite::Error>>(
+    db: &Db,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T, E>,
+) -> Result<Vec<T>, E> {
+    let mut statement = db.prepare_cached(sql)?;
+    let mut found = statement.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = found.next()? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+/// Runs a query of at most one row, mapping it with `map`.
+pub(crate) fn row<T, E: From<rusqlite::Error>>(
+    db: &Db,
+    sql: &str,
+    params: impl rusqlite::Params,
+    map: impl Fn(&rusqlite::Row<'_>) -> Result<T, E>,
+) -> Result<Option<T>, E> {
+    let mut statement = db.prepare_cached(sql)?;
+    let mut found = statement.query(params)?;
+    found.next()?.map(map).transpose()
+}
+
+/// Reading columns by name, from a row of either driver: one mapping per record type serves the
+/// direct path and the sqlx queries (console, reports) alike.
+pub(crate) trait Columns {
+    /// The column as text (`None` for NULL); an error names the column.
+    fn text(&self, column: &str) -> Result<Option<String>, String>;
+    fn integer(&self, column: &str) -> Result<Option<i64>, String>;
+
+    fn required_text(&self, column: &str) -> Result<String, String> {
+        self.text(column)?.ok_or_else(|| format!("column `{column}` is NULL"))
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn text(&self, column: &str) -> Result<Option<String>, String> {
+        self.get(column).map_err(|e| format!("column `{column}`: {e}"))
+    }
+
+    fn integer(&self, column: &str) -> Result<Option<i64>, String> {
+        self.get(column).map_err(|e| format!("column `{column}`: {e}"))
+    }
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn text(&self, column: &str) -> Result<Option<String>, String> {
+        sqlx::Row::try_get(self, column).map_err(|e| format!("column `{column}`: {e}"))
+    }
+
+    fn integer(&self, column: &str) -> Result<Option<i64>, String> {
+        sqlx::Row::try_get(self, column).map_err(|e| format!("column `{column}`: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[tokio::test]
+    async fn a_failed_transaction_leaves_nothing_and_the_connection_usable() {
+        let store = Store::open_in_memory().await.unwrap();
+        let mut conn = store.pool().acquire().await.unwrap();
+        let create = transaction(&mut conn, |db| db.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")).await;
+        assert!(matches!(create, Ok(Ok(()))));
+        let failed = transaction(&mut conn, |db| {
+            db.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            db.execute("INSERT INTO t (x) VALUES (1)", []).map(|_| ())
+        })
+        .await
+        .unwrap();
+        assert!(failed.is_err(), "the unique violation is work's error");
+        let refused: Result<(), &str> = transaction(&mut conn, |db| {
+            db.execute("INSERT INTO t (x) VALUES (2)", []).map_err(|_| "insert")?;
+            Err("changed my mind")
+        })
+        .await
+        .unwrap();
+        assert_eq!(refused, Err("changed my mind"));
+        // Both were rolled back, and sqlx still owns a healthy connection outside any transaction.
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *conn).await.unwrap();
+        assert_eq!(count, 0);
+        let counted: Result<Option<Option<i64>>, rusqlite::Error> =
+            read(&mut conn, |db| row(db, "SELECT COUNT(*) AS n FROM t", [], |r| Ok(r.integer("n").unwrap())))
+                .await
+                .unwrap();
+        assert_eq!(counted.unwrap(), Some(Some(0)));
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES (3)").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
