@@ -346,6 +346,8 @@ struct Round {
     busy: HashMap<String, VecDeque<Due>>,
     /// Entries in flight, waiting, or ready: a table read does not start them again.
     claimed: HashSet<i64>,
+    /// Claimed entries that came from a table read: what follows them in their process is in the table only.
+    from_table: HashSet<i64>,
     /// Entries claimed and ready to start when a slot is free.
     ready: VecDeque<Due>,
     /// Processes only a table read may move on (one of their entries is waiting for a retry, or failed):
@@ -382,6 +384,9 @@ impl Round {
 
     fn finished(&mut self, id: i64, pid: &str, outcome: Outcome) {
         self.claimed.remove(&id);
+        if self.from_table.remove(&id) {
+            self.rescan = true;
+        }
         match outcome {
             Outcome::Sent => {
                 let next = self.busy.get_mut(pid).and_then(VecDeque::pop_front);
@@ -443,11 +448,15 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
             // Taken before reading the table: an entry in flight now may be delivered before the read
             // returns, and must not be sent again from this (stale) read.
             let claimed_before = round.claimed.clone();
-            match due(&processes, BATCH + IN_FLIGHT as i64).await {
+            let limit = BATCH + IN_FLIGHT as i64;
+            match due(&processes, limit).await {
                 Ok(entries) => {
+                    // A full batch may have left more behind.
+                    round.rescan = entries.len() as i64 >= limit;
                     for entry in entries {
                         let taken = claimed_before.contains(&entry.id) || round.claimed.contains(&entry.id);
                         if !taken && !round.busy.contains_key(&entry.pid) {
+                            round.from_table.insert(entry.id);
                             round.claim(entry);
                         }
                     }
@@ -490,10 +499,12 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// How long until the next pending entry is due (`None`: nothing pending).
+/// How long until the next pending entry waiting for a retry is due (`None`: none waits).
 async fn next_due_in(processes: &Processes) -> Option<Duration> {
-    let next: Option<i64> = sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending'")
-        .fetch_one(processes.pool())
+    let next: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")
+            .bind(now_ms())
+            .fetch_one(processes.pool())
         .await
         .ok()
         .flatten();
