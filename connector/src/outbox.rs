@@ -505,9 +505,9 @@ async fn next_due_in(processes: &Processes) -> Option<Duration> {
         sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")
             .bind(now_ms())
             .fetch_one(processes.pool())
-        .await
-        .ok()
-        .flatten();
+            .await
+            .ok()
+            .flatten();
     next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0).max(1)))
 }
 

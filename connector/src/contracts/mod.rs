@@ -93,7 +93,7 @@ pub(crate) struct Inner {
 /// stays warm from one process change to the next instead of being re-read after other connections' commits.
 #[derive(Default)]
 pub(crate) struct Writer {
-    conn: Option<sqlx::SqliteConnection>,
+    conn: Option<direct::Owned>,
 }
 
 /// Why a management action on a process failed.
@@ -209,30 +209,43 @@ impl Processes {
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
+        self.on_writer(true, work).await
+    }
+
+    /// Runs `work` as one read transaction (a snapshot) on the host's connection. Reads share the writer's
+    /// connection rather than a pooled one: its pages and prepared statements are the ones just used, where a
+    /// pooled connection would read again every page another connection's commit changed.
+    pub(crate) async fn query<R, E>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        self.on_writer(false, work).await
+    }
+
+    async fn on_writer<R, E>(
+        &self,
+        write: bool,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
         let mut writer = self.inner.write.lock().await;
         if self.inner.store.is_memory() {
             let mut conn = self.pool().acquire().await?;
-            return direct::transaction(&mut conn, work).await;
+            return if write {
+                direct::transaction(&mut conn, work).await
+            } else {
+                direct::read(&mut conn, work).await
+            };
         }
         let conn = match writer.conn.as_mut() {
             Some(conn) => conn,
-            None => writer.conn.insert(self.pool().acquire().await?.detach()),
+            None => writer.conn.insert(direct::Owned::new(self.pool().acquire().await?.detach())),
         };
-        let out = direct::transaction(conn, work).await;
+        let out = conn.run(write, work).await;
         if out.is_err() {
             // The handle or the transaction failed: the next change starts on a fresh connection.
             writer.conn = None;
         }
         out
-    }
-
-    /// Runs `work` as one read transaction on a pooled connection (`store::direct`).
-    pub(crate) async fn query<R, E>(
-        &self,
-        work: impl FnOnce(&Db) -> Result<R, E>,
-    ) -> Result<Result<R, E>, DirectError> {
-        let mut conn = self.pool().acquire().await?;
-        direct::read(&mut conn, work).await
     }
 
     /// [`Processes::query`] for work that fails with a [`ProcessError`].

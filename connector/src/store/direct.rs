@@ -30,55 +30,90 @@ impl From<rusqlite::Error> for DirectError {
     }
 }
 
-/// Runs `work` on `conn`'s handle. The outer error is the handle's; the inner result is `work`'s.
+/// Runs `work` as one transaction of `behavior`: committed when it returns `Ok`, rolled back when it
+/// returns `Err` (or panics). The outer error is the store's (begin, commit); the inner result is `work`'s.
+fn run<R, E>(
+    db: &Connection,
+    behavior: TransactionBehavior,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
+    let tx = rusqlite::Transaction::new_unchecked(db, behavior)?;
+    match work(&tx) {
+        Ok(out) => {
+            tx.commit()?;
+            Ok(Ok(out))
+        }
+        // Dropping `tx` rolls it back.
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Runs `work` on `conn`'s handle, through a rusqlite view made for this call.
 async fn on_handle<R>(
     conn: &mut SqliteConnection,
     work: impl FnOnce(&Connection) -> Result<R, DirectError>,
 ) -> Result<R, DirectError> {
     let mut locked = conn.lock_handle().await?;
-    let raw = locked.as_raw_handle();
     // SAFETY: `lock_handle` keeps sqlx's worker off this handle until `locked` is dropped, which is after
     // `db` is: the two never use it at once. `from_handle` does not close the handle when dropped, and
-    // `db` (a local that is not `Send`) cannot outlive this block.
-    let db = unsafe { Connection::from_handle(raw.as_ptr()) }?;
+    // `db` is a local of this block.
+    let db = unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
     let out = work(&db);
     drop(db);
     drop(locked);
     out
 }
 
-/// Runs `work` as one `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled back when it
-/// returns `Err` (or panics). The outer error is the store's (handle, begin, commit); the inner result is `work`'s.
+/// Runs `work` as one `BEGIN IMMEDIATE` transaction on `conn` (see [`run`]). Immediate: the write lock is
+/// taken before the first read, so a read-check-write cannot be overtaken by another writer's commit
+/// (no SQLITE_BUSY_SNAPSHOT half-way).
 pub(crate) async fn transaction<R, E>(
     conn: &mut SqliteConnection,
     work: impl FnOnce(&Db) -> Result<R, E>,
 ) -> Result<Result<R, E>, DirectError> {
-    on_handle(conn, |db| {
-        // Immediate: the write lock is taken before the first read, so the read-check-write of a process
-        // cannot be overtaken by another writer's commit (no SQLITE_BUSY_SNAPSHOT half-way).
-        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Immediate)?;
-        match work(&tx) {
-            Ok(out) => {
-                tx.commit()?;
-                Ok(Ok(out))
-            }
-            // Dropping `tx` rolls it back.
-            Err(e) => Ok(Err(e)),
-        }
-    })
-    .await
+    on_handle(conn, |db| run(db, TransactionBehavior::Immediate, work)).await
 }
 
-/// Runs `work` as one read transaction (a consistent snapshot across its statements).
+/// Runs `work` as one read transaction on `conn` (a consistent snapshot across its statements).
 pub(crate) async fn read<R, E>(
     conn: &mut SqliteConnection,
     work: impl FnOnce(&Db) -> Result<R, E>,
 ) -> Result<Result<R, E>, DirectError> {
-    on_handle(conn, |db| {
-        let tx = rusqlite::Transaction::new_unchecked(db, TransactionBehavior::Deferred)?;
-        Ok(work(&tx))
-    })
-    .await
+    on_handle(conn, |db| run(db, TransactionBehavior::Deferred, work)).await
+}
+
+/// A connection taken out of the pool for good, with its rusqlite view kept from one transaction to the
+/// next, so that its prepared statements are reused (parsing SQL again was a tenth of a process change).
+pub(crate) struct Owned {
+    // Declared first, dropped first: the statements it prepared are finalized before `conn` closes the handle.
+    db: Option<Connection>,
+    conn: SqliteConnection,
+}
+
+impl Owned {
+    pub(crate) fn new(conn: SqliteConnection) -> Owned {
+        Owned { db: None, conn }
+    }
+
+    /// [`transaction`] (`write`) or [`read`] on this connection.
+    pub(crate) async fn run<R, E>(
+        &mut self,
+        write: bool,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        let mut locked = self.conn.lock_handle().await?;
+        let db = match &self.db {
+            Some(db) => db,
+            // SAFETY: `db` wraps the handle of `conn`, which outlives it (field order) and is only used
+            // through `db` while `lock_handle` keeps sqlx's worker off it, as here; `from_handle` never
+            // closes the handle. rusqlite's `Connection` is `Send`, and `&mut self` keeps it to one task.
+            None => self.db.insert(unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?),
+        };
+        let behavior = if write { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
+        let out = run(db, behavior, work);
+        drop(locked);
+        out
+    }
 }
 
 /// Runs a query of whole rows, mapping each with `map`.
