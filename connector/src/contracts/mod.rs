@@ -93,7 +93,7 @@ pub(crate) struct Inner {
 /// stays warm from one process change to the next instead of being re-read after other connections' commits.
 #[derive(Default)]
 pub(crate) struct Writer {
-    conn: Option<direct::Owned>,
+    conn: Option<rusqlite::Connection>,
 }
 
 /// Why a management action on a process failed.
@@ -228,22 +228,22 @@ impl Processes {
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
         let mut writer = self.inner.write.lock().await;
-        if self.inner.store.is_memory() {
-            let mut conn = self.pool().acquire().await?;
-            return if write {
-                direct::transaction(&mut conn, work).await
-            } else {
-                direct::read(&mut conn, work).await
-            };
-        }
-        let conn = match writer.conn.as_mut() {
-            Some(conn) => conn,
-            None => writer.conn.insert(direct::Owned::new(self.pool().acquire().await?.detach())),
+        let conn = match writer.conn.take() {
+            Some(conn) => Some(conn),
+            None => self.inner.store.own_connection().map_err(|e| DirectError::from(e.to_string()))?,
         };
-        let out = conn.run(write, work).await;
-        if out.is_err() {
-            // The handle or the transaction failed: the next change starts on a fresh connection.
-            writer.conn = None;
+        let Some(conn) = conn else {
+            let mut pooled = self.pool().acquire().await?;
+            return if write {
+                direct::transaction(&mut pooled, work).await
+            } else {
+                direct::read(&mut pooled, work).await
+            };
+        };
+        let out = direct::run_on(&conn, write, work);
+        if out.is_ok() {
+            // Kept only while it works: after a failure of its own, the next change opens a fresh one.
+            writer.conn = Some(conn);
         }
         out
     }

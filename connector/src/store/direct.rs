@@ -3,9 +3,11 @@
 //! sqlx runs every statement on a worker thread of its own, one hand-off (and two thread switches) per
 //! statement. A negotiation message writes a dozen rows (the process, the outbox entry, the audit trail,
 //! webhook events), so the hand-offs, not SQLite, were most of its cost (BENCHMARKS.md, "Where the time
-//! goes"). Here a whole transaction costs one hand-off: sqlx lends its handle (`lock_handle`), and the
-//! statements run synchronously through rusqlite on the calling task. A transaction is short (no I/O but
-//! SQLite's own), so holding the task's thread for it is cheaper than the switches it saves.
+//! goes"). Here statements run synchronously through rusqlite on the calling task: on a connection of
+//! the host's own (a file store, `Store::own_connection`: no hand-off at all, prepared statements kept), or
+//! on the handle sqlx lends (`lock_handle`, one hand-off per transaction: the private in-memory store of
+//! tests, which only the pool's one connection reaches). A transaction is short (no I/O but SQLite's own),
+//! so holding the task's thread for it is cheaper than the switches it saves.
 
 use rusqlite::{Connection, TransactionBehavior};
 use sqlx::SqliteConnection;
@@ -17,6 +19,12 @@ pub(crate) type Db = Connection;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct DirectError(String);
+
+impl From<String> for DirectError {
+    fn from(e: String) -> Self {
+        DirectError(e)
+    }
+}
 
 impl From<sqlx::Error> for DirectError {
     fn from(e: sqlx::Error) -> Self {
@@ -82,38 +90,14 @@ pub(crate) async fn read<R, E>(
     on_handle(conn, |db| run(db, TransactionBehavior::Deferred, work)).await
 }
 
-/// A connection taken out of the pool for good, with its rusqlite view kept from one transaction to the
-/// next, so that its prepared statements are reused (parsing SQL again was a tenth of a process change).
-pub(crate) struct Owned {
-    // Declared first, dropped first: the statements it prepared are finalized before `conn` closes the handle.
-    db: Option<Connection>,
-    conn: SqliteConnection,
-}
-
-impl Owned {
-    pub(crate) fn new(conn: SqliteConnection) -> Owned {
-        Owned { db: None, conn }
-    }
-
-    /// [`transaction`] (`write`) or [`read`] on this connection.
-    pub(crate) async fn run<R, E>(
-        &mut self,
-        write: bool,
-        work: impl FnOnce(&Db) -> Result<R, E>,
-    ) -> Result<Result<R, E>, DirectError> {
-        let mut locked = self.conn.lock_handle().await?;
-        let db = match &self.db {
-            Some(db) => db,
-            // SAFETY: `db` wraps the handle of `conn`, which outlives it (field order) and is only used
-            // through `db` while `lock_handle` keeps sqlx's worker off it, as here; `from_handle` never
-            // closes the handle. rusqlite's `Connection` is `Send`, and `&mut self` keeps it to one task.
-            None => self.db.insert(unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?),
-        };
-        let behavior = if write { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
-        let out = run(db, behavior, work);
-        drop(locked);
-        out
-    }
+/// Runs `work` on a connection of our own (see [`transaction`] for `write`, [`read`] otherwise).
+pub(crate) fn run_on<R, E>(
+    db: &Connection,
+    write: bool,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
+    let behavior = if write { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
+    run(db, behavior, work)
 }
 
 /// Runs a query of whole rows, mapping each with `map`.

@@ -104,8 +104,8 @@ pub struct BatchCounts {
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    /// A private in-memory database lives in the pool's one connection: nothing may take that connection away.
-    memory: bool,
+    /// The database file (`None`: a private in-memory database, which lives in the pool's one connection).
+    file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Store {
@@ -144,7 +144,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Self::migrated(pool, false).await
+        Self::migrated(pool, Some(path.to_path_buf())).await
     }
 
     /// A private in-memory database (tests, `sqlite::memory:`): one connection that lives as long as the store.
@@ -160,14 +160,14 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open { location: "sqlite::memory:".into(), reason: e.to_string() })?;
-        Self::migrated(pool, true).await
+        Self::migrated(pool, None).await
     }
 
-    async fn migrated(pool: SqlitePool, memory: bool) -> Result<Store, StoreError> {
+    async fn migrated(pool: SqlitePool, file: Option<std::path::PathBuf>) -> Result<Store, StoreError> {
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
         // The audit trail keeps its own (append-only) tables beside ours.
         passerelle_audit::AuditStore::migrate(&pool).await.map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Store { pool, memory })
+        Ok(Store { pool, file })
     }
 
     /// Waits for running statements and closes every connection (checkpoints the WAL).
@@ -180,9 +180,18 @@ impl Store {
         &self.pool
     }
 
-    /// Whether this is a private in-memory database (one connection, shared by everyone).
-    pub(crate) fn is_memory(&self) -> bool {
-        self.memory
+    /// A connection of its own to the database file, outside the pool and without sqlx (the process host's:
+    /// `direct`), with the pool's settings; `None` for a private in-memory database, which only the pool reaches.
+    pub(crate) fn own_connection(&self) -> Result<Option<rusqlite::Connection>, StoreError> {
+        let Some(path) = &self.file else { return Ok(None) };
+        let open_err =
+            |e: rusqlite::Error| StoreError::Open { location: path.display().to_string(), reason: e.to_string() };
+        let db = rusqlite::Connection::open(path).map_err(open_err)?;
+        db.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        // The pool set WAL on the file already; synchronous and foreign keys are per connection.
+        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        Ok(Some(db))
     }
 
     /// A cheap liveness probe for `/health`.
