@@ -3,6 +3,11 @@
 //! Thin on purpose: parse the command line, load the configuration, call
 //! `passerelle-connector`, print results and choose the exit code.
 
+/// mimalloc rather than glibc's malloc: the connector allocates small, short-lived buffers from many threads
+/// (JSON, HTTP, SQL rows), where glibc's arenas cost a seventh of a negotiation's CPU (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
