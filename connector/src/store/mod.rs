@@ -188,9 +188,15 @@ impl Store {
             |e: rusqlite::Error| StoreError::Open { location: path.display().to_string(), reason: e.to_string() };
         let db = rusqlite::Connection::open(path).map_err(open_err)?;
         db.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
-        // The pool set WAL on the file already; synchronous and foreign keys are per connection.
-        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(open_err)?;
+        // The pool set WAL on the file already; the rest is per connection. This connection writes every
+        // process change: a larger page cache and memory-mapped reads keep its pages off `pread`, and a
+        // checkpoint every 10,000 pages instead of 1,000 means a tenth of the checkpoints' fsyncs (the WAL
+        // grows to about 40 MiB between them).
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
+        )
+        .map_err(open_err)?;
         Ok(Some(db))
     }
 
