@@ -232,7 +232,7 @@ impl Processes {
             Some(conn) => Some(conn),
             None => self.inner.store.own_connection().map_err(|e| DirectError::from(e.to_string()))?,
         };
-        let Some(conn) = conn else {
+        let Some(mut conn) = conn else {
             let mut pooled = self.pool().acquire().await?;
             return if write {
                 direct::transaction(&mut pooled, work).await
@@ -240,7 +240,7 @@ impl Processes {
                 direct::read(&mut pooled, work).await
             };
         };
-        let out = direct::run_on(&conn, write, work);
+        let out = direct::run_on(&mut conn, write, work).await;
         if out.is_ok() {
             // Kept only while it works: after a failure of its own, the next change opens a fresh one.
             writer.conn = Some(conn);

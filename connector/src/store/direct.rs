@@ -90,14 +90,72 @@ pub(crate) async fn read<R, E>(
     on_handle(conn, |db| run(db, TransactionBehavior::Deferred, work)).await
 }
 
+/// How long a change waits for another connection's write (an import, say) to commit.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs `work` on a connection of our own (see [`transaction`] for `write`, [`read`] otherwise).
-pub(crate) fn run_on<R, E>(
-    db: &Connection,
+///
+/// The connection has no busy timeout: when another connection holds the write lock, `BEGIN IMMEDIATE`
+/// fails at once and is tried again after an asynchronous sleep, so that waiting never blocks a runtime
+/// thread (a blocked thread could hold up the very task whose commit it waits for). Once begun, nothing
+/// else in a WAL transaction waits for a lock.
+pub(crate) async fn run_on<R, E>(
+    // `&mut`: a `&Connection` is not `Send`, and this future waits.
+    db: &mut Connection,
     write: bool,
     work: impl FnOnce(&Db) -> Result<R, E>,
 ) -> Result<Result<R, E>, DirectError> {
-    let behavior = if write { TransactionBehavior::Immediate } else { TransactionBehavior::Deferred };
-    run(db, behavior, work)
+    let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" };
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match db.execute_batch(begin) {
+            Ok(()) => break,
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let db: &Connection = db;
+    let open = Open { db, done: false };
+    let out = work(db);
+    open.finish(out.is_ok())?;
+    Ok(out)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
+/// A transaction begun by [`run_on`]: rolled back unless finished (a panic in `work` included).
+struct Open<'a> {
+    db: &'a Connection,
+    done: bool,
+}
+
+impl Open<'_> {
+    fn finish(mut self, commit: bool) -> Result<(), DirectError> {
+        self.done = true;
+        if commit {
+            if let Err(e) = self.db.execute_batch("COMMIT") {
+                let _ = self.db.execute_batch("ROLLBACK");
+                return Err(e.into());
+            }
+            Ok(())
+        } else {
+            self.db.execute_batch("ROLLBACK").map_err(Into::into)
+        }
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.db.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// Runs a query of whole rows, mapping each with `map`.
@@ -196,5 +254,40 @@ mod tests {
         let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
         sqlx::query("INSERT INTO t (x) VALUES (3)").execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_change_waits_for_another_writer_without_blocking_and_then_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_file(&dir.path().join("p.db")).await.unwrap();
+        let mut own = store.own_connection().unwrap().expect("a file store");
+        own.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        // Another connection (an import, say) holds the write lock for a while.
+        let mut other = store.pool().acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut *other).await.unwrap();
+        sqlx::query("INSERT INTO t (x) VALUES (1)").execute(&mut *other).await.unwrap();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            sqlx::query("COMMIT").execute(&mut *other).await.unwrap();
+        });
+        let waited = std::time::Instant::now();
+        let done: Result<usize, rusqlite::Error> =
+            run_on(&mut own, true, |db| db.execute("INSERT INTO t (x) VALUES (2)", [])).await.unwrap();
+        assert_eq!(done.unwrap(), 1);
+        assert!(waited.elapsed() >= std::time::Duration::from_millis(100), "it waited for the other writer");
+        release.await.unwrap();
+        let rows: Vec<i64> = rows(&own, "SELECT x FROM t ORDER BY x", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, vec![1, 2], "both writes are there, in commit order");
+        // A failed change leaves nothing behind and the connection outside any transaction.
+        let failed: Result<(), &str> = run_on(&mut own, true, |db| {
+            db.execute("INSERT INTO t (x) VALUES (3)", []).map_err(|_| "insert")?;
+            Err("refused")
+        })
+        .await
+        .unwrap();
+        assert_eq!(failed, Err("refused"));
+        assert!(own.is_autocommit());
+        let count: i64 = own.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, 2);
     }
 }

@@ -187,7 +187,8 @@ impl Store {
         let open_err =
             |e: rusqlite::Error| StoreError::Open { location: path.display().to_string(), reason: e.to_string() };
         let db = rusqlite::Connection::open(path).map_err(open_err)?;
-        db.busy_timeout(Duration::from_secs(5)).map_err(open_err)?;
+        // No busy timeout: `direct::run_on` waits for the write lock asynchronously.
+        db.busy_timeout(Duration::ZERO).map_err(open_err)?;
         // The pool set WAL on the file already; the rest is per connection. This connection writes every
         // process change: a larger page cache and memory-mapped reads keep its pages off `pread`, and a
         // checkpoint every 10,000 pages instead of 1,000 means a tenth of the checkpoints' fsyncs (the WAL
