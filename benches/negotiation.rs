@@ -14,8 +14,9 @@
 //!
 //! Where the time goes: the crypto part is computed from the number of ES256 signatures and
 //! verifications a negotiation takes with DCP on (see [`CRYPTO_PER_MESSAGE`]) times their
-//! cost measured here; the storage part from sqlx's own per-statement timings (a separate,
-//! logged run, since logging slows the connectors down).
+//! cost measured here; the storage part from sqlx's own per-statement timings and the process
+//! host's per-transaction timings (`store::direct`; a separate, logged run, since logging slows
+//! the connectors down).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -530,11 +531,12 @@ fn main() {
         crypto.as_secs_f64() * 1e3
     );
 
-    // Storage: a separate run with sqlx's statement log on both connectors, DCP off.
+    // Storage: a separate run with sqlx's statement log and the process host's transaction log
+    // (`store::direct`: one line per transaction, its statements run synchronously) on both connectors, DCP off.
     let logs = tempfile::tempdir().expect("log dir");
     let mut pair = rt.block_on(pair(&http, false));
     let (provider_log, consumer_log) = (logs.path().join("provider.log"), logs.path().join("consumer.log"));
-    let filter = "warn,sqlx::query=debug";
+    let filter = "warn,sqlx::query=debug,passerelle_connector::store::direct=debug";
     pair.provider.start(false, Some((filter, &provider_log)));
     pair.consumer.start(false, Some((filter, &consumer_log)));
     let _ = std::fs::write(&provider_log, "");
@@ -555,7 +557,7 @@ fn main() {
     }
     let n = measured.completed.max(1) as u32;
     println!(
-        "storage (DCP off, 10 concurrent, statement log on): {} negotiations, {:.1} SQL statements and {:.2} ms in SQLite per negotiation (both sides); wall p50 {:.2} ms",
+        "storage (DCP off, 10 concurrent, statement log on): {} negotiations, {:.1} sqlx statements and process-host transactions, {:.2} ms in SQLite per negotiation (both sides); wall p50 {:.2} ms",
         measured.completed,
         statements as f64 / f64::from(n),
         (total / n).as_secs_f64() * 1e3,

@@ -240,7 +240,14 @@ impl Processes {
                 direct::read(&mut pooled, work).await
             };
         };
+        let began = std::time::Instant::now();
         let out = direct::run_on(&mut conn, write, work).await;
+        // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
+        tracing::debug!(
+            target: "passerelle_connector::store::direct",
+            elapsed_secs = began.elapsed().as_secs_f64(),
+            summary = if write { "direct write transaction" } else { "direct read transaction" },
+        );
         if out.is_ok() {
             // Kept only while it works: after a failure of its own, the next change opens a fresh one.
             writer.conn = Some(conn);
