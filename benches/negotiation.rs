@@ -459,7 +459,7 @@ fn sqlite_time(log: &Path) -> (usize, Duration, HashMap<String, (usize, Duration
         let kind = line
             .split("summary=\"")
             .nth(1)
-            .map(|rest| rest.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .map(|rest| rest.split_whitespace().take(3).collect::<Vec<_>>().join(" ").trim_end_matches('"').to_string())
             .unwrap_or_else(|| "?".into());
         let entry = by_kind.entry(kind).or_default();
         entry.0 += 1;
