@@ -1,6 +1,7 @@
 //! [`Processes`] as the DSP `NegotiationHost`: received negotiation messages, the
 //! default automation, and what the outbox reports back.
 
+use crate::contracts::ProcessRow;
 use passerelle_dsp::message::negotiation::{
     ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiation,
     ContractNegotiationEventMessage, ContractNegotiationTerminationMessage,

@@ -1,6 +1,7 @@
 //! What people do with negotiations (through the management API): start one from a
 //! catalog offer, terminate one, read them and their agreements.
 
+use crate::contracts::ProcessRow;
 use passerelle_dsp::client::{TokenRequest, TokenSource};
 use passerelle_dsp::message::negotiation::{ContractNegotiationTerminationMessage, ContractRequestMessage};
 use passerelle_dsp::message::policy::MessageOffer;

@@ -50,7 +50,7 @@ use crate::webhooks::WebhookFilter;
 
 pub use manage::{NegotiationStart, NegotiationView, OfferChoice, normalize_address};
 pub use records::{AgreementRecord, NegotiationRecord};
-pub(crate) use records::{json_column, required, text};
+pub(crate) use records::{ProcessRow, json_column, required, text};
 
 /// How long an HTTP exchange with a counter-party may take.
 const PEER_TIMEOUT: Duration = Duration::from_secs(10);

@@ -258,35 +258,46 @@ impl NegotiationRecord {
         ])
         .map(|_| ())
     }
+}
 
-    pub(crate) fn load(db: &Db, side: Role, pid: &str) -> Result<Option<NegotiationRecord>, ProcessError> {
-        row(db, "SELECT * FROM negotiations WHERE pid = ? AND side = ?", (pid, role_str(side)), |r| {
-            NegotiationRecord::from_row(r)
-        })
+impl ProcessRow for NegotiationRecord {
+    const TABLE: &'static str = "negotiations";
+
+    fn from_row(row: &impl Columns) -> Result<Self, ProcessError> {
+        NegotiationRecord::from_row(row)
+    }
+}
+
+/// A process kind's table and row mapping: the same lookups serve negotiations and transfers.
+pub(crate) trait ProcessRow: Sized {
+    const TABLE: &'static str;
+
+    fn from_row(row: &impl Columns) -> Result<Self, ProcessError>;
+
+    fn load(db: &Db, side: Role, pid: &str) -> Result<Option<Self>, ProcessError> {
+        let sql = format!("SELECT * FROM {} WHERE pid = ? AND side = ?", Self::TABLE);
+        row(db, &sql, (pid, role_str(side)), |r| Self::from_row(r))
     }
 
     /// Any side: the management API names processes by our pid alone.
-    pub(crate) fn load_any(db: &Db, pid: &str) -> Result<Option<NegotiationRecord>, ProcessError> {
-        row(db, "SELECT * FROM negotiations WHERE pid = ?", [pid], |r| NegotiationRecord::from_row(r))
+    fn load_any(db: &Db, pid: &str) -> Result<Option<Self>, ProcessError> {
+        row(db, &format!("SELECT * FROM {} WHERE pid = ?", Self::TABLE), [pid], |r| Self::from_row(r))
     }
 
-    pub(crate) fn find_by_counterparty(
+    fn find_by_counterparty(
         db: &Db,
         side: Role,
         counterparty_id: Option<&str>,
         counterparty_pid: &str,
-    ) -> Result<Option<NegotiationRecord>, ProcessError> {
-        row(
-            db,
-            "SELECT * FROM negotiations WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?",
-            (role_str(side), counterparty_id.unwrap_or_default(), counterparty_pid),
-            |r| NegotiationRecord::from_row(r),
-        )
+    ) -> Result<Option<Self>, ProcessError> {
+        let sql =
+            format!("SELECT * FROM {} WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?", Self::TABLE);
+        row(db, &sql, (role_str(side), counterparty_id.unwrap_or_default(), counterparty_pid), |r| Self::from_row(r))
     }
 
-    /// Every negotiation, newest first.
-    pub(crate) fn list(db: &Db) -> Result<Vec<NegotiationRecord>, ProcessError> {
-        rows(db, "SELECT * FROM negotiations ORDER BY created_at DESC, pid", [], |r| NegotiationRecord::from_row(r))
+    /// Every process of the kind, newest first.
+    fn list(db: &Db) -> Result<Vec<Self>, ProcessError> {
+        rows(db, &format!("SELECT * FROM {} ORDER BY created_at DESC, pid", Self::TABLE), [], |r| Self::from_row(r))
     }
 }
 

@@ -14,6 +14,7 @@
 //! - Push: the same pages, posted by the provider as changes happen, kept by the same
 //!   [`Processes::keep_feed_page`] (`feed_push`); `follow_feed` then shows what was kept.
 
+use crate::contracts::ProcessRow;
 use std::collections::HashMap;
 
 use axum::Json;

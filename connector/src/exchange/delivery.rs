@@ -11,6 +11,7 @@
 //! - At start every pending event is due at once.
 //! - Orders are independent: the first undelivered event of each order goes out concurrently (up to [`BATCH`]).
 
+use crate::contracts::ProcessRow;
 use std::time::Duration;
 
 use axum::http::header::AUTHORIZATION;

@@ -45,6 +45,7 @@ mod trail;
 
 pub mod client;
 
+use crate::contracts::ProcessRow;
 use std::sync::Arc;
 
 use base64::Engine;

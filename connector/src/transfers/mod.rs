@@ -10,6 +10,7 @@
 
 mod records;
 
+use crate::contracts::ProcessRow;
 use passerelle_dsp::message::transfer::{
     DataAddress, TransferCompletionMessage, TransferProcess, TransferRequestMessage, TransferStartMessage,
     TransferSuspensionMessage, TransferTerminationMessage,

@@ -9,8 +9,8 @@ use passerelle_audit::EntryKind;
 
 use crate::contracts::trail;
 use crate::contracts::{ProcessError, Step, Termination, now_text, parse_role, role_str, serialize_role};
-use crate::contracts::{json_column, required, text};
-use crate::store::direct::{Columns, Db, row, rows};
+use crate::contracts::{ProcessRow, json_column, required, text};
+use crate::store::direct::{Columns, Db};
 
 /// One transfer process as this side sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -225,33 +225,13 @@ impl TransferRecord {
         ])
         .map(|_| ())
     }
+}
 
-    pub(crate) fn load(db: &Db, side: Role, pid: &str) -> Result<Option<TransferRecord>, ProcessError> {
-        row(db, "SELECT * FROM transfers WHERE pid = ? AND side = ?", (pid, role_str(side)), |r| {
-            TransferRecord::from_row(r)
-        })
-    }
+impl ProcessRow for TransferRecord {
+    const TABLE: &'static str = "transfers";
 
-    pub(crate) fn load_any(db: &Db, pid: &str) -> Result<Option<TransferRecord>, ProcessError> {
-        row(db, "SELECT * FROM transfers WHERE pid = ?", [pid], |r| TransferRecord::from_row(r))
-    }
-
-    pub(crate) fn find_by_counterparty(
-        db: &Db,
-        side: Role,
-        counterparty_id: Option<&str>,
-        counterparty_pid: &str,
-    ) -> Result<Option<TransferRecord>, ProcessError> {
-        row(
-            db,
-            "SELECT * FROM transfers WHERE side = ? AND counterparty_id = ? AND counterparty_pid = ?",
-            (role_str(side), counterparty_id.unwrap_or_default(), counterparty_pid),
-            |r| TransferRecord::from_row(r),
-        )
-    }
-
-    pub(crate) fn list(db: &Db) -> Result<Vec<TransferRecord>, ProcessError> {
-        rows(db, "SELECT * FROM transfers ORDER BY created_at DESC, pid", [], |r| TransferRecord::from_row(r))
+    fn from_row(row: &impl Columns) -> Result<Self, ProcessError> {
+        TransferRecord::from_row(row)
     }
 }
 
