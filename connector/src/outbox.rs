@@ -554,30 +554,28 @@ async fn deliver(processes: &Processes, entry: Due) -> Outcome {
             tracing::info!(kind = %entry.kind, pid = %entry.pid, attempts, error = %failure.message, "outbox: will retry");
             let wait = backoff_ms(attempts);
             let written = processes
-                .transact(|db| {
-                    db.prepare_cached(
-                        "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?",
-                    )?
-                    .execute((attempts, &failure.message, now_ms() + wait, entry.id))
+                .write(|db| {
+                    let update = "UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_ms = ? WHERE id = ?";
+                    db.prepare_cached(update)?.execute((attempts, &failure.message, now_ms() + wait, entry.id))?;
+                    Ok(())
                 })
                 .await
-                .map_err(|e| e.to_string())
-                .and_then(|done| done.map(|_| ()).map_err(|e| e.to_string()));
+                .map_err(|e| e.to_string());
             let retry_at = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(wait).unwrap_or(0));
             (Outcome::Left { retry_at: Some(retry_at) }, written)
         }
         Err(failure) => {
             tracing::warn!(kind = %entry.kind, pid = %entry.pid, error = %failure.message, "outbox: failed for good");
             let marked = processes
-                .transact(|db| {
-                    db.prepare_cached(
-                        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ? WHERE id = ?",
-                    )?
-                    .execute((&failure.message, now_text(), entry.id))
+                .write(|db| {
+                    let update =
+                        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, done_at = ?
+                                  WHERE id = ?";
+                    db.prepare_cached(update)?.execute((&failure.message, now_text(), entry.id))?;
+                    Ok(())
                 })
                 .await
-                .map_err(|e| e.to_string())
-                .and_then(|done| done.map(|_| ()).map_err(|e| e.to_string()));
+                .map_err(|e| e.to_string());
             let written = match marked {
                 Ok(()) => processes.undeliverable(&entry.process, &entry.pid, &entry.kind, &failure.message).await,
                 Err(e) => Err(e),

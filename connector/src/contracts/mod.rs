@@ -89,8 +89,8 @@ pub(crate) struct Inner {
     pub(crate) journal: trail::Journal,
 }
 
-/// The process host's own connection (file stores), taken out of the pool on first use: its page cache
-/// stays warm from one process change to the next instead of being re-read after other connections' commits.
+/// The process host's own connection to a file store (`Store::own_connection`, opened on first use, outside
+/// the pool and sqlx): its page cache and prepared statements stay warm from one process change to the next.
 #[derive(Default)]
 pub(crate) struct Writer {
     conn: Option<rusqlite::Connection>,
@@ -234,11 +234,7 @@ impl Processes {
         };
         let Some(mut conn) = conn else {
             let mut pooled = self.pool().acquire().await?;
-            return if write {
-                direct::transaction(&mut pooled, work).await
-            } else {
-                direct::read(&mut pooled, work).await
-            };
+            return direct::lent(&mut pooled, write, work).await;
         };
         let began = std::time::Instant::now();
         let out = direct::run_on(&mut conn, write, work).await;

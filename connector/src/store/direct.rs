@@ -1,18 +1,18 @@
-//! Statements run directly on a pooled connection's SQLite handle, for the process host's hot path.
+//! Statements run synchronously through rusqlite on the calling task, for the process host's hot path.
 //!
 //! sqlx runs every statement on a worker thread of its own, one hand-off (and two thread switches) per
 //! statement. A negotiation message writes a dozen rows (the process, the outbox entry, the audit trail,
 //! webhook events), so the hand-offs, not SQLite, were most of its cost (BENCHMARKS.md, "Where the time
-//! goes"). Here statements run synchronously through rusqlite on the calling task: on a connection of
-//! the host's own (a file store, `Store::own_connection`: no hand-off at all, prepared statements kept), or
-//! on the handle sqlx lends (`lock_handle`, one hand-off per transaction: the private in-memory store of
-//! tests, which only the pool's one connection reaches). A transaction is short (no I/O but SQLite's own),
-//! so holding the task's thread for it is cheaper than the switches it saves.
+//! goes"). Here a transaction runs on a connection of the host's own (a file store, `Store::own_connection`:
+//! no hand-off at all, prepared statements kept; [`run_on`]), or on the handle sqlx lends (`lock_handle`, one
+//! hand-off per transaction: the private in-memory store of tests, which only the pool's one connection
+//! reaches; [`lent`]). A transaction is short (no I/O but SQLite's own), so holding the task's thread for it
+//! is cheaper than the switches it saves.
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use sqlx::SqliteConnection;
 
-/// A connection to run statements on (inside a transaction when given by [`transaction`]).
+/// A connection to run statements on, inside the transaction [`run_on`] or [`lent`] began.
 pub(crate) type Db = Connection;
 
 /// Why the handle could not be had or the transaction could not be begun or committed.
@@ -38,62 +38,42 @@ impl From<rusqlite::Error> for DirectError {
     }
 }
 
-/// Runs `work` as one transaction of `behavior`: committed when it returns `Ok`, rolled back when it
-/// returns `Err` (or panics). The outer error is the store's (begin, commit); the inner result is `work`'s.
-fn run<R, E>(
-    db: &Connection,
-    behavior: TransactionBehavior,
-    work: impl FnOnce(&Db) -> Result<R, E>,
-) -> Result<Result<R, E>, DirectError> {
-    let tx = rusqlite::Transaction::new_unchecked(db, behavior)?;
-    match work(&tx) {
-        Ok(out) => {
-            tx.commit()?;
-            Ok(Ok(out))
-        }
-        // Dropping `tx` rolls it back.
-        Err(e) => Ok(Err(e)),
-    }
+fn begin(write: bool) -> &'static str {
+    // Immediate: the write lock is taken before the first read, so a read-check-write cannot be overtaken by
+    // another writer's commit (no SQLITE_BUSY_SNAPSHOT half-way). Deferred: a read snapshot.
+    if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" }
 }
 
-/// Runs `work` on `conn`'s handle, through a rusqlite view made for this call.
-async fn on_handle<R>(
+/// Runs `work` in the transaction just begun on `db`: committed when it returns `Ok`, rolled back when it
+/// returns `Err` (or panics). The outer error is the store's (commit); the inner result is `work`'s.
+fn within<R, E>(db: &Connection, work: impl FnOnce(&Db) -> Result<R, E>) -> Result<Result<R, E>, DirectError> {
+    let open = Open { db, done: false };
+    let out = work(db);
+    open.finish(out.is_ok())?;
+    Ok(out)
+}
+
+/// Runs `work` as one transaction (a write when `write`, else a read snapshot) on `conn`'s handle, lent by sqlx.
+pub(crate) async fn lent<R, E>(
     conn: &mut SqliteConnection,
-    work: impl FnOnce(&Connection) -> Result<R, DirectError>,
-) -> Result<R, DirectError> {
+    write: bool,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
     let mut locked = conn.lock_handle().await?;
     // SAFETY: `lock_handle` keeps sqlx's worker off this handle until `locked` is dropped, which is after
     // `db` is: the two never use it at once. `from_handle` does not close the handle when dropped, and
     // `db` is a local of this block.
     let db = unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
-    let out = work(&db);
+    let out = db.execute_batch(begin(write)).map_err(DirectError::from).and_then(|()| within(&db, work));
     drop(db);
     drop(locked);
     out
 }
 
-/// Runs `work` as one `BEGIN IMMEDIATE` transaction on `conn` (see [`run`]). Immediate: the write lock is
-/// taken before the first read, so a read-check-write cannot be overtaken by another writer's commit
-/// (no SQLITE_BUSY_SNAPSHOT half-way).
-pub(crate) async fn transaction<R, E>(
-    conn: &mut SqliteConnection,
-    work: impl FnOnce(&Db) -> Result<R, E>,
-) -> Result<Result<R, E>, DirectError> {
-    on_handle(conn, |db| run(db, TransactionBehavior::Immediate, work)).await
-}
-
-/// Runs `work` as one read transaction on `conn` (a consistent snapshot across its statements).
-pub(crate) async fn read<R, E>(
-    conn: &mut SqliteConnection,
-    work: impl FnOnce(&Db) -> Result<R, E>,
-) -> Result<Result<R, E>, DirectError> {
-    on_handle(conn, |db| run(db, TransactionBehavior::Deferred, work)).await
-}
-
 /// How long a change waits for another connection's write (an import, say) to commit.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Runs `work` on a connection of our own (see [`transaction`] for `write`, [`read`] otherwise).
+/// Runs `work` as one transaction (a write when `write`, else a read snapshot) on a connection of our own.
 ///
 /// The connection has no busy timeout: when another connection holds the write lock, `BEGIN IMMEDIATE`
 /// fails at once and is tried again after an asynchronous sleep, so that waiting never blocks a runtime
@@ -105,11 +85,10 @@ pub(crate) async fn run_on<R, E>(
     write: bool,
     work: impl FnOnce(&Db) -> Result<R, E>,
 ) -> Result<Result<R, E>, DirectError> {
-    let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" };
     let started = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(1);
     loop {
-        match db.execute_batch(begin) {
+        match db.execute_batch(begin(write)) {
             Ok(()) => break,
             Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
                 tokio::time::sleep(pause).await;
@@ -118,18 +97,14 @@ pub(crate) async fn run_on<R, E>(
             Err(e) => return Err(e.into()),
         }
     }
-    let db: &Connection = db;
-    let open = Open { db, done: false };
-    let out = work(db);
-    open.finish(out.is_ok())?;
-    Ok(out)
+    within(db, work)
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
-/// A transaction begun by [`run_on`]: rolled back unless finished (a panic in `work` included).
+/// A transaction begun on `db`: rolled back unless finished (a panic in `work` included).
 struct Open<'a> {
     db: &'a Connection,
     done: bool,
@@ -227,16 +202,16 @@ mod tests {
     async fn a_failed_transaction_leaves_nothing_and_the_connection_usable() {
         let store = Store::open_in_memory().await.unwrap();
         let mut conn = store.pool().acquire().await.unwrap();
-        let create = transaction(&mut conn, |db| db.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")).await;
+        let create = lent(&mut conn, true, |db| db.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")).await;
         assert!(matches!(create, Ok(Ok(()))));
-        let failed = transaction(&mut conn, |db| {
+        let failed = lent(&mut conn, true, |db| {
             db.execute("INSERT INTO t (x) VALUES (1)", [])?;
             db.execute("INSERT INTO t (x) VALUES (1)", []).map(|_| ())
         })
         .await
         .unwrap();
         assert!(failed.is_err(), "the unique violation is work's error");
-        let refused: Result<(), &str> = transaction(&mut conn, |db| {
+        let refused: Result<(), &str> = lent(&mut conn, true, |db| {
             db.execute("INSERT INTO t (x) VALUES (2)", []).map_err(|_| "insert")?;
             Err("changed my mind")
         })
@@ -247,7 +222,7 @@ mod tests {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(&mut *conn).await.unwrap();
         assert_eq!(count, 0);
         let counted: Result<Option<Option<i64>>, rusqlite::Error> =
-            read(&mut conn, |db| row(db, "SELECT COUNT(*) AS n FROM t", [], |r| Ok(r.integer("n").unwrap())))
+            lent(&mut conn, false, |db| row(db, "SELECT COUNT(*) AS n FROM t", [], |r| Ok(r.integer("n").unwrap())))
                 .await
                 .unwrap();
         assert_eq!(counted.unwrap(), Some(Some(0)));
