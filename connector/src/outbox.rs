@@ -118,7 +118,7 @@ pub(crate) struct Outgoing<'a> {
 }
 
 /// Queues a message inside the caller's transaction. The entry is returned for
-/// [`Processes::dispatch`] once that transaction has committed: the worker then sends it without
+/// the outbox worker once that transaction has committed ([`Processes::transact_sending`]): it sends it without
 /// reading the table back.
 pub(crate) fn enqueue(db: &Db, out: Outgoing<'_>) -> Result<Due, rusqlite::Error> {
     let body = out.body.to_string();
@@ -436,37 +436,44 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
                 round.finished(id, &pid, outcome);
             }
         }
-        let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
-        for entry in fresh {
-            round.offer_fresh(entry);
-        }
         let now = tokio::time::Instant::now();
         if round.rescan || now >= next_poll || round.retry_at.is_some_and(|at| now >= at) {
             round.rescan = false;
             round.retry_at = None;
             next_poll = now + IDLE_POLL;
-            // Taken before reading the table: an entry in flight now may be delivered before the read
-            // returns, and must not be sent again from this (stale) read.
-            let claimed_before = round.claimed.clone();
             let limit = BATCH + IN_FLIGHT as i64;
-            match due(&processes, limit).await {
-                Ok(entries) => {
+            match processes.read(|db| due(db, limit)).await {
+                Ok((entries, next_retry)) => {
+                    // The read ran under the writer lock, so every entry it saw that a change handed over
+                    // (`Processes::transact_sending`) is in `fresh` by now or was taken earlier; the rest is
+                    // in the table only. Those go first: the read returns only the oldest pending entry of
+                    // each process, which precedes whatever of that process was handed over.
+                    let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
+                    let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
                     // A full batch may have left more behind.
                     round.rescan = entries.len() as i64 >= limit;
                     for entry in entries {
-                        let taken = claimed_before.contains(&entry.id) || round.claimed.contains(&entry.id);
+                        let taken = handed.contains(&entry.id) || round.claimed.contains(&entry.id);
                         if !taken && !round.busy.contains_key(&entry.pid) {
                             round.from_table.insert(entry.id);
                             round.claim(entry);
                         }
                     }
+                    for entry in fresh {
+                        round.offer_fresh(entry);
+                    }
+                    if let Some(wait) = next_retry {
+                        let at = tokio::time::Instant::now() + wait;
+                        round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, "outbox: cannot read pending messages"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: cannot read pending messages");
+                    take_fresh(&processes, &mut round);
+                }
             }
-            if let Some(wait) = next_due_in(&processes).await {
-                let at = tokio::time::Instant::now() + wait;
-                round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
-            }
+        } else {
+            take_fresh(&processes, &mut round);
         }
         while tasks.len() < IN_FLIGHT {
             let Some(entry) = round.ready.pop_front() else { break };
@@ -499,45 +506,50 @@ fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// How long until the next pending entry waiting for a retry is due (`None`: none waits).
-async fn next_due_in(processes: &Processes) -> Option<Duration> {
-    let next: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")
-            .bind(now_ms())
-            .fetch_one(processes.pool())
-            .await
-            .ok()
-            .flatten();
-    next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0).max(1)))
+/// Hands the entries changes queued since the last look to `round`.
+fn take_fresh(processes: &Processes, round: &mut Round) {
+    let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
+    for entry in fresh {
+        round.offer_fresh(entry);
+    }
 }
 
-async fn due(processes: &Processes, limit: i64) -> Result<Vec<Due>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_ms <= ?
+/// The first `limit` pending entries that are due and first in their process, and how long until the next
+/// entry waiting for a retry is due (`None`: none waits).
+fn due(db: &Db, limit: i64) -> Result<(Vec<Due>, Option<Duration>), ProcessError> {
+    let now = now_ms();
+    let entries = crate::store::direct::rows(
+        db,
+        "SELECT * FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_ms <= ?1
            AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.process_pid = o.process_pid AND e.status = 'pending' AND e.id < o.id)
-         ORDER BY o.id LIMIT ?",
-    )
-    .bind(now_ms())
-    .bind(limit)
-    .fetch_all(processes.pool())
-    .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let recipient: String = row.try_get("recipient")?;
-        let Some(recipient) = parse_role(&recipient) else { continue };
-        out.push(Due {
-            id: row.try_get("id")?,
-            process: row.try_get("process")?,
-            pid: row.try_get("process_pid")?,
-            kind: row.try_get("kind")?,
+         ORDER BY o.id LIMIT ?2",
+        (now, limit),
+        |row| Due::from_row(row).map_err(ProcessError::Store),
+    )?;
+    let next: Option<i64> = db
+        .prepare_cached("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")?
+        .query_row([now], |row| row.get(0))?;
+    let wait = next.map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0).max(1)));
+    // An entry whose recipient is not a role cannot be sent; it stays in the table for an operator to see.
+    Ok((entries.into_iter().flatten().collect(), wait))
+}
+
+impl Due {
+    fn from_row(row: &impl Columns) -> Result<Option<Due>, String> {
+        let integer = |column: &str| row.integer(column)?.ok_or_else(|| format!("column `{column}` is NULL"));
+        let Some(recipient) = parse_role(&row.required_text("recipient")?) else { return Ok(None) };
+        Ok(Some(Due {
+            id: integer("id")?,
+            process: row.required_text("process")?,
+            pid: row.required_text("process_pid")?,
+            kind: row.required_text("kind")?,
             recipient,
-            address: row.try_get("address")?,
-            participant_id: row.try_get("participant_id")?,
-            body: row.try_get("body")?,
-            attempts: row.try_get("attempts")?,
-        });
+            address: row.required_text("address")?,
+            participant_id: row.text("participant_id")?,
+            body: row.required_text("body")?,
+            attempts: integer("attempts")?,
+        }))
     }
-    Ok(out)
 }
 
 async fn deliver(processes: &Processes, entry: Due) -> Outcome {

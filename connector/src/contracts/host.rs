@@ -254,7 +254,7 @@ fn offer_of(message: &NegotiationMessage) -> Option<&Value> {
 }
 
 /// Applies a message this side sends and queues it, in the caller's transaction; the entry goes to
-/// [`Processes::dispatch`] after the commit.
+/// the outbox once that transaction has committed ([`Processes::transact_sending`]).
 pub(crate) fn queue_negotiation(
     db: &Db,
     record: &mut NegotiationRecord,
@@ -303,14 +303,13 @@ impl NegotiationHost for Processes {
             _ => None,
         };
         let caller_id = caller.participant_id.as_deref();
-        let (ack, queued) = self
-            .transact(|db| match pid {
+        let ack = self
+            .transact_sending(|db| match pid {
                 None => self.create_negotiation(db, side, message, caller_id, decision),
                 Some(pid) => self.update_negotiation(db, side, &pid, message, caller_id, decision),
             })
             .await
             .map_err(|e| ProtocolError::Unavailable(e.to_string()))??;
-        self.dispatch(queued.into_iter().collect());
         self.changed(if side == Role::Provider { &ack.provider_pid } else { &ack.consumer_pid });
         Ok(ack)
     }

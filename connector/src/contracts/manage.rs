@@ -79,14 +79,12 @@ impl Processes {
         record.dataset_id = Some(offer.target().to_string());
         record.offer = Some(offer.as_value().clone());
         let message: NegotiationMessage = ContractRequestMessage::initial(&pid, offer, self.callback_address()).into();
-        let queued = self
-            .write(|db| {
-                let queued = queue_negotiation(db, &mut record, message)?;
-                record.save(db, &self.inner.journal)?;
-                Ok(queued)
-            })
-            .await?;
-        self.dispatch(vec![queued]);
+        self.write_sending(|db| {
+            let queued = queue_negotiation(db, &mut record, message)?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), [queued]))
+        })
+        .await?;
         self.negotiation(&pid).await
     }
 
@@ -212,33 +210,31 @@ impl Processes {
         pid: &str,
         reason: Option<String>,
     ) -> Result<NegotiationView, ProcessError> {
-        let queued = self
-            .write(|db| {
-                let mut record = NegotiationRecord::load_any(db, pid)?
-                    .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
-                let (Some(provider_pid), Some(consumer_pid)) =
-                    (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
-                else {
-                    return Err(ProcessError::Conflict(format!(
-                        "negotiation `{pid}` has no {} pid yet (not acknowledged); retry in a moment",
-                        record.side.counterpart()
-                    )));
-                };
-                let reason = reason.unwrap_or_else(|| format!("terminated by the {}'s operator", record.side));
-                let message = ContractNegotiationTerminationMessage::new(provider_pid, consumer_pid)
-                    .with_code("TERMINATED_BY_OPERATOR")
-                    .with_reason(reason.clone());
-                record.termination = Some(Termination {
-                    by: role_str(record.side).to_string(),
-                    code: Some("TERMINATED_BY_OPERATOR".into()),
-                    reason: vec![reason],
-                });
-                let queued = queue_negotiation(db, &mut record, message.into())?;
-                record.save(db, &self.inner.journal)?;
-                Ok(queued)
-            })
-            .await?;
-        self.dispatch(vec![queued]);
+        self.write_sending(|db| {
+            let mut record = NegotiationRecord::load_any(db, pid)?
+                .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: pid.to_string() })?;
+            let (Some(provider_pid), Some(consumer_pid)) =
+                (record.provider_pid().map(str::to_string), record.consumer_pid().map(str::to_string))
+            else {
+                return Err(ProcessError::Conflict(format!(
+                    "negotiation `{pid}` has no {} pid yet (not acknowledged); retry in a moment",
+                    record.side.counterpart()
+                )));
+            };
+            let reason = reason.unwrap_or_else(|| format!("terminated by the {}'s operator", record.side));
+            let message = ContractNegotiationTerminationMessage::new(provider_pid, consumer_pid)
+                .with_code("TERMINATED_BY_OPERATOR")
+                .with_reason(reason.clone());
+            record.termination = Some(Termination {
+                by: role_str(record.side).to_string(),
+                code: Some("TERMINATED_BY_OPERATOR".into()),
+                reason: vec![reason],
+            });
+            let queued = queue_negotiation(db, &mut record, message.into())?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), [queued]))
+        })
+        .await?;
         self.changed(pid);
         self.negotiation(pid).await
     }

@@ -209,7 +209,7 @@ impl Processes {
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(true, work).await
+        self.on_writer(true, work, |done| done).await
     }
 
     /// Runs `work` as one read transaction (a snapshot) on the host's connection. Reads share the writer's
@@ -219,14 +219,46 @@ impl Processes {
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(false, work).await
+        self.on_writer(false, work, |done| done).await
     }
 
-    async fn on_writer<R, E>(
+    /// [`Processes::transact`] for a change that queues outbox entries: they are handed to the outbox worker
+    /// after the commit and before the writer lock is released. So every entry a table read of the worker
+    /// can see (`outbox::run` reads under the same lock) has already been handed over, and the worker tells
+    /// entries that come by hand from those only the table holds without guessing.
+    pub(crate) async fn transact_sending<A, Q, E>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<(A, Q), E>,
+    ) -> Result<Result<A, E>, DirectError>
+    where
+        Q: IntoIterator<Item = crate::outbox::Due>,
+    {
+        self.on_writer(true, work, |(done, queued)| {
+            self.dispatch(queued.into_iter().collect());
+            done
+        })
+        .await
+    }
+
+    /// [`Processes::transact_sending`] for work that fails with a [`ProcessError`].
+    pub(crate) async fn write_sending<A, Q>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<(A, Q), ProcessError>,
+    ) -> Result<A, ProcessError>
+    where
+        Q: IntoIterator<Item = crate::outbox::Due>,
+    {
+        self.transact_sending(work).await?
+    }
+
+    /// Runs `work` under the writer lock, then `committed` on its result once it has committed, still
+    /// under the lock.
+    async fn on_writer<R, E, S>(
         &self,
         write: bool,
         work: impl FnOnce(&Db) -> Result<R, E>,
-    ) -> Result<Result<R, E>, DirectError> {
+        committed: impl FnOnce(R) -> S,
+    ) -> Result<Result<S, E>, DirectError> {
         let mut writer = self.inner.write.lock().await;
         let conn = match writer.conn.take() {
             Some(conn) => Some(conn),
@@ -234,7 +266,8 @@ impl Processes {
         };
         let Some(mut conn) = conn else {
             let mut pooled = self.pool().acquire().await?;
-            return direct::lent(&mut pooled, write, work).await;
+            let out = direct::lent(&mut pooled, write, work).await;
+            return out.map(|done| done.map(committed));
         };
         let began = std::time::Instant::now();
         let out = direct::run_on(&mut conn, write, work).await;
@@ -248,7 +281,7 @@ impl Processes {
             // Kept only while it works: after a failure of its own, the next change opens a fresh one.
             writer.conn = Some(conn);
         }
-        out
+        out.map(|done| done.map(committed))
     }
 
     /// [`Processes::query`] for work that fails with a [`ProcessError`].

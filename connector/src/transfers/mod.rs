@@ -229,46 +229,42 @@ impl Processes {
 
     /// After the documents were pushed: complete the transfer (if it is still running).
     pub(crate) async fn after_push(&self, pid: &str) -> Result<(), ProcessError> {
-        let queued = self
-            .write(|db| {
-                let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(None) };
-                if record.state != State::Started {
-                    return Ok(None);
-                }
-                let (provider_pid, consumer_pid) = record.pids()?;
-                let completion = TransferCompletionMessage::new(provider_pid, consumer_pid).into();
-                let queued = queue_transfer(db, &mut record, completion)?;
-                record.save(db, &self.inner.journal)?;
-                Ok(Some(queued))
-            })
-            .await?;
-        self.dispatch(queued.into_iter().collect());
+        self.write_sending(|db| {
+            let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(((), None)) };
+            if record.state != State::Started {
+                return Ok(((), None));
+            }
+            let (provider_pid, consumer_pid) = record.pids()?;
+            let completion = TransferCompletionMessage::new(provider_pid, consumer_pid).into();
+            let queued = queue_transfer(db, &mut record, completion)?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), Some(queued)))
+        })
+        .await?;
         Ok(())
     }
 
     /// The documents could not be pushed: terminate the transfer with the reason.
     pub(crate) async fn push_failed(&self, pid: &str, reason: &str) -> Result<(), ProcessError> {
-        let queued = self
-            .write(|db| {
-                let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(None) };
-                if record.state.is_terminal() {
-                    return Ok(None);
-                }
-                let (provider_pid, consumer_pid) = record.pids()?;
-                let message = TransferTerminationMessage::new(provider_pid, consumer_pid)
-                    .with_code("PUSH_FAILED")
-                    .with_reason(reason);
-                record.termination = Some(Termination {
-                    by: "provider".into(),
-                    code: Some("PUSH_FAILED".into()),
-                    reason: vec![reason.into()],
-                });
-                let queued = queue_transfer(db, &mut record, message.into())?;
-                record.save(db, &self.inner.journal)?;
-                Ok(Some(queued))
-            })
-            .await?;
-        self.dispatch(queued.into_iter().collect());
+        self.write_sending(|db| {
+            let Some(mut record) = TransferRecord::load(db, Role::Provider, pid)? else { return Ok(((), None)) };
+            if record.state.is_terminal() {
+                return Ok(((), None));
+            }
+            let (provider_pid, consumer_pid) = record.pids()?;
+            let message = TransferTerminationMessage::new(provider_pid, consumer_pid)
+                .with_code("PUSH_FAILED")
+                .with_reason(reason);
+            record.termination = Some(Termination {
+                by: "provider".into(),
+                code: Some("PUSH_FAILED".into()),
+                reason: vec![reason.into()],
+            });
+            let queued = queue_transfer(db, &mut record, message.into())?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), Some(queued)))
+        })
+        .await?;
         Ok(())
     }
 
@@ -289,41 +285,37 @@ impl Processes {
             )));
         }
         let pid = new_pid();
-        let queued = self
-            .write(|db| {
-                let agreement = AgreementRecord::load(db, agreement_id, Some(Role::Consumer))?
-                    .ok_or_else(|| ProcessError::NotFound { kind: "agreement", id: agreement_id.to_string() })?;
-                let negotiation =
-                    NegotiationRecord::load(db, Role::Consumer, &agreement.negotiation_pid)?.ok_or_else(|| {
-                        ProcessError::NotFound { kind: "negotiation", id: agreement.negotiation_pid.clone() }
-                    })?;
-                if negotiation.state != NegotiationState::Finalized {
-                    return Err(ProcessError::Conflict(format!(
-                        "agreement `{agreement_id}` is not finalized yet (negotiation `{}` is {}); wait for FINALIZED",
-                        negotiation.pid, negotiation.state
-                    )));
-                }
-                let mut record =
-                    TransferRecord::new(Role::Consumer, pid.clone(), agreement_id.to_string(), format.to_string());
-                record.counterparty_address = negotiation.counterparty_address.clone();
-                record.counterparty_id = negotiation.counterparty_id.clone();
-                record.audience = Some(agreement.assigner.clone());
-                let mut request = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
-                if feed {
-                    let inbox = dataplane::feed_push::feed_inbox_address(&self.inner.base_url, &pid)?;
-                    record.data_address = Some(inbox.clone());
-                    request = request.with_data_address(inbox);
-                } else if format == PUSH {
-                    let inbox = dataplane::inbox_address(&self.inner.base_url, &pid);
-                    record.data_address = Some(inbox.clone());
-                    request = request.with_data_address(inbox);
-                }
-                let queued = queue_transfer(db, &mut record, request.into())?;
-                record.save(db, &self.inner.journal)?;
-                Ok(queued)
-            })
-            .await?;
-        self.dispatch(vec![queued]);
+        self.write_sending(|db| {
+            let agreement = AgreementRecord::load(db, agreement_id, Some(Role::Consumer))?
+                .ok_or_else(|| ProcessError::NotFound { kind: "agreement", id: agreement_id.to_string() })?;
+            let negotiation = NegotiationRecord::load(db, Role::Consumer, &agreement.negotiation_pid)?
+                .ok_or_else(|| ProcessError::NotFound { kind: "negotiation", id: agreement.negotiation_pid.clone() })?;
+            if negotiation.state != NegotiationState::Finalized {
+                return Err(ProcessError::Conflict(format!(
+                    "agreement `{agreement_id}` is not finalized yet (negotiation `{}` is {}); wait for FINALIZED",
+                    negotiation.pid, negotiation.state
+                )));
+            }
+            let mut record =
+                TransferRecord::new(Role::Consumer, pid.clone(), agreement_id.to_string(), format.to_string());
+            record.counterparty_address = negotiation.counterparty_address.clone();
+            record.counterparty_id = negotiation.counterparty_id.clone();
+            record.audience = Some(agreement.assigner.clone());
+            let mut request = TransferRequestMessage::new(&pid, agreement_id, format, self.callback_address());
+            if feed {
+                let inbox = dataplane::feed_push::feed_inbox_address(&self.inner.base_url, &pid)?;
+                record.data_address = Some(inbox.clone());
+                request = request.with_data_address(inbox);
+            } else if format == PUSH {
+                let inbox = dataplane::inbox_address(&self.inner.base_url, &pid);
+                record.data_address = Some(inbox.clone());
+                request = request.with_data_address(inbox);
+            }
+            let queued = queue_transfer(db, &mut record, request.into())?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), [queued]))
+        })
+        .await?;
         self.transfer(&pid).await
     }
 
@@ -334,55 +326,53 @@ impl Processes {
         action: TransferAction,
         reason: Option<String>,
     ) -> Result<TransferView, ProcessError> {
-        let queued = self
-            .write(|db| {
-                let mut record = TransferRecord::load_any(db, pid)?
-                    .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
-                let (provider_pid, consumer_pid) = record.pids()?;
-                let by = role_str(record.side).to_string();
-                let message: TransferMessage = match action {
-                    TransferAction::Suspend => {
-                        let reason = reason.unwrap_or_else(|| format!("suspended by the {by}'s operator"));
-                        record.termination = Some(Termination { by, code: None, reason: vec![reason.clone()] });
-                        TransferSuspensionMessage::new(provider_pid, consumer_pid).with_reason(reason).into()
+        self.write_sending(|db| {
+            let mut record = TransferRecord::load_any(db, pid)?
+                .ok_or_else(|| ProcessError::NotFound { kind: "transfer", id: pid.to_string() })?;
+            let (provider_pid, consumer_pid) = record.pids()?;
+            let by = role_str(record.side).to_string();
+            let message: TransferMessage = match action {
+                TransferAction::Suspend => {
+                    let reason = reason.unwrap_or_else(|| format!("suspended by the {by}'s operator"));
+                    record.termination = Some(Termination { by, code: None, reason: vec![reason.clone()] });
+                    TransferSuspensionMessage::new(provider_pid, consumer_pid).with_reason(reason).into()
+                }
+                TransferAction::Resume => {
+                    let mut start = TransferStartMessage::new(provider_pid, consumer_pid);
+                    if record.side == Role::Provider && record.format == PULL {
+                        let agreement =
+                            AgreementRecord::load(db, &record.agreement_id, Some(Role::Provider))?.ok_or_else(
+                                || ProcessError::NotFound { kind: "agreement", id: record.agreement_id.clone() },
+                            )?;
+                        start = start.with_data_address(dataplane::issue(
+                            db,
+                            &self.inner.base_url,
+                            &record.pid,
+                            &agreement,
+                        )?);
                     }
-                    TransferAction::Resume => {
-                        let mut start = TransferStartMessage::new(provider_pid, consumer_pid);
-                        if record.side == Role::Provider && record.format == PULL {
-                            let agreement =
-                                AgreementRecord::load(db, &record.agreement_id, Some(Role::Provider))?.ok_or_else(
-                                    || ProcessError::NotFound { kind: "agreement", id: record.agreement_id.clone() },
-                                )?;
-                            start = start.with_data_address(dataplane::issue(
-                                db,
-                                &self.inner.base_url,
-                                &record.pid,
-                                &agreement,
-                            )?);
-                        }
-                        record.termination = None;
-                        start.into()
-                    }
-                    TransferAction::Complete => TransferCompletionMessage::new(provider_pid, consumer_pid).into(),
-                    TransferAction::Terminate => {
-                        let reason = reason.unwrap_or_else(|| format!("terminated by the {by}'s operator"));
-                        record.termination = Some(Termination {
-                            by,
-                            code: Some("TERMINATED_BY_OPERATOR".into()),
-                            reason: vec![reason.clone()],
-                        });
-                        TransferTerminationMessage::new(provider_pid, consumer_pid)
-                            .with_code("TERMINATED_BY_OPERATOR")
-                            .with_reason(reason)
-                            .into()
-                    }
-                };
-                let queued = queue_transfer(db, &mut record, message)?;
-                record.save(db, &self.inner.journal)?;
-                Ok(queued)
-            })
-            .await?;
-        self.dispatch(vec![queued]);
+                    record.termination = None;
+                    start.into()
+                }
+                TransferAction::Complete => TransferCompletionMessage::new(provider_pid, consumer_pid).into(),
+                TransferAction::Terminate => {
+                    let reason = reason.unwrap_or_else(|| format!("terminated by the {by}'s operator"));
+                    record.termination = Some(Termination {
+                        by,
+                        code: Some("TERMINATED_BY_OPERATOR".into()),
+                        reason: vec![reason.clone()],
+                    });
+                    TransferTerminationMessage::new(provider_pid, consumer_pid)
+                        .with_code("TERMINATED_BY_OPERATOR")
+                        .with_reason(reason)
+                        .into()
+                }
+            };
+            let queued = queue_transfer(db, &mut record, message)?;
+            record.save(db, &self.inner.journal)?;
+            Ok(((), [queued]))
+        })
+        .await?;
         self.transfer(pid).await
     }
 
@@ -479,14 +469,13 @@ impl TransferHost for Processes {
         if pid.is_none() && side != Role::Provider {
             return Err(ProtocolError::BadRequest("a consumer does not receive transfer requests".into()));
         }
-        let (ack, queued) = self
-            .transact(|db| match pid {
+        let ack = self
+            .transact_sending(|db| match pid {
                 None => self.create_transfer(db, message, caller_id),
                 Some(pid) => self.update_transfer(db, side, &pid, message, caller_id),
             })
             .await
             .map_err(|e| ProtocolError::Unavailable(e.to_string()))??;
-        self.dispatch(queued);
         Ok(ack)
     }
 
