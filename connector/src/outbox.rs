@@ -450,15 +450,20 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
                     // each process, which precedes whatever of that process was handed over.
                     let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
                     let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
-                    // A full batch may have left more behind.
-                    round.rescan = entries.len() as i64 >= limit;
+                    let full = entries.len() as i64 >= limit;
+                    let mut found = false;
                     for entry in entries {
                         let taken = handed.contains(&entry.id) || round.claimed.contains(&entry.id);
                         if !taken && !round.busy.contains_key(&entry.pid) {
                             round.from_table.insert(entry.id);
                             round.claim(entry);
+                            found = true;
                         }
                     }
+                    // A full batch may have left more behind; read on while reads find something. A full batch
+                    // of entries already taken finds nothing new when read again (the read is ordered by id):
+                    // what lies beyond it is read when they finish or at the next poll.
+                    round.rescan = full && found;
                     for entry in fresh {
                         round.offer_fresh(entry);
                     }

@@ -44,6 +44,12 @@ fn begin(write: bool) -> &'static str {
     if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" }
 }
 
+/// Runs a transaction-control statement (`BEGIN…`, `COMMIT`, `ROLLBACK`) from the connection's statement cache:
+/// `execute_batch` would parse it again on every change.
+fn control(db: &Connection, sql: &str) -> rusqlite::Result<()> {
+    db.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 /// Runs `work` in the transaction just begun on `db`: committed when it returns `Ok`, rolled back when it
 /// returns `Err` (or panics). The outer error is the store's (commit); the inner result is `work`'s.
 fn within<R, E>(db: &Connection, work: impl FnOnce(&Db) -> Result<R, E>) -> Result<Result<R, E>, DirectError> {
@@ -64,7 +70,7 @@ pub(crate) async fn lent<R, E>(
     // `db` is: the two never use it at once. `from_handle` does not close the handle when dropped, and
     // `db` is a local of this block.
     let db = unsafe { Connection::from_handle(locked.as_raw_handle().as_ptr()) }?;
-    let out = db.execute_batch(begin(write)).map_err(DirectError::from).and_then(|()| within(&db, work));
+    let out = control(&db, begin(write)).map_err(DirectError::from).and_then(|()| within(&db, work));
     drop(db);
     drop(locked);
     out
@@ -88,7 +94,7 @@ pub(crate) async fn run_on<R, E>(
     let started = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(1);
     loop {
-        match db.execute_batch(begin(write)) {
+        match control(db, begin(write)) {
             Ok(()) => break,
             Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
                 tokio::time::sleep(pause).await;
@@ -114,13 +120,13 @@ impl Open<'_> {
     fn finish(mut self, commit: bool) -> Result<(), DirectError> {
         self.done = true;
         if commit {
-            if let Err(e) = self.db.execute_batch("COMMIT") {
-                let _ = self.db.execute_batch("ROLLBACK");
+            if let Err(e) = control(self.db, "COMMIT") {
+                let _ = control(self.db, "ROLLBACK");
                 return Err(e.into());
             }
             Ok(())
         } else {
-            self.db.execute_batch("ROLLBACK").map_err(Into::into)
+            control(self.db, "ROLLBACK").map_err(Into::into)
         }
     }
 }
@@ -128,7 +134,7 @@ impl Open<'_> {
 impl Drop for Open<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = self.db.execute_batch("ROLLBACK");
+            let _ = control(self.db, "ROLLBACK");
         }
     }
 }

@@ -190,12 +190,14 @@ impl Store {
         // No busy timeout: `direct::run_on` waits for the write lock asynchronously.
         db.busy_timeout(Duration::ZERO).map_err(open_err)?;
         // The pool set WAL on the file already; the rest is per connection. This connection writes every
-        // process change: a larger page cache and memory-mapped reads keep its pages off `pread`, and a
-        // checkpoint every 10,000 pages instead of 1,000 means a tenth of the checkpoints' fsyncs (the WAL
-        // grows to about 40 MiB between them).
+        // process change: memory-mapped reads keep its pages off `pread`, and a checkpoint every 10,000 pages
+        // instead of 1,000 means a tenth of the checkpoints' fsyncs (the WAL grows to about 40 MiB between
+        // them). The page cache keeps SQLite's default size on purpose: a commit after a b-tree page split
+        // walks the whole cache (`pcache1Truncate`), which with a 64 MiB cache took 10 % of the CPU of a
+        // negotiation (BENCHMARKS.md).
         db.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
+             PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
         )
         .map_err(open_err)?;
         Ok(Some(db))
