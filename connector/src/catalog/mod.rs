@@ -29,6 +29,7 @@ use passerelle_media::LanguageTag;
 use passerelle_policy::Policy;
 use serde_json::Value;
 
+use crate::store::direct::Db;
 use crate::store::{Store, StoreError, StoredOfferDefinition, StoredService, WorkRecord};
 use ids::DatasetRef;
 
@@ -58,39 +59,34 @@ impl StoreCatalog {
     }
 
     async fn definitions(&self) -> Result<Vec<LiveDefinition>, SourceError> {
-        let rows = self.store.offer_definitions_with_policies().await.map_err(source_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (stored, document) in rows {
-            match Policy::from_json(&document) {
-                Ok(policy) => out.push(LiveDefinition { stored, policy }),
-                // Stored policies were validated when written; one that no longer parses
-                // (after an upgrade of the policy profile) is skipped, never served half-understood.
-                Err(e) => tracing::warn!(
-                    definition = %stored.definition.id,
-                    policy = %stored.definition.policy_id,
-                    error = %e,
-                    "offer definition skipped: its policy is no longer valid"
-                ),
-            }
-        }
-        Ok(out)
+        Ok(live_definitions(self.store.offer_definitions_with_policies().await.map_err(source_error)?))
     }
 
     async fn services(&self) -> Result<Vec<LiveService>, SourceError> {
-        let rows = self.store.services_with_policies().await.map_err(source_error)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (stored, document) in rows {
-            match Policy::from_json(&document) {
-                Ok(policy) => out.push(LiveService { stored, policy }),
-                Err(e) => tracing::warn!(
-                    service = %stored.service.id,
-                    policy = %stored.service.policy_id,
-                    error = %e,
-                    "service skipped: its policy is no longer valid"
-                ),
+        Ok(live_services(self.store.services_with_policies().await.map_err(source_error)?))
+    }
+
+    /// [`CatalogSource::dataset`] on a connection of the direct path, inside the caller's transaction: the
+    /// provider's decision on a contract request reads the offer there, without a hand-off to sqlx's worker.
+    pub(crate) fn dataset_on(&self, db: &Db, id: &str) -> Result<Option<DatasetEntry>, SourceError> {
+        let Some(reference) = ids::parse_dataset_id(id) else { return Ok(None) };
+        let definitions =
+            || crate::store::offer_definitions_with_policies_on(db).map(live_definitions).map_err(source_error);
+        match reference {
+            DatasetRef::Collection(def_id) => {
+                Ok(definitions()?.iter().find(|d| d.stored.definition.id == def_id).map(|d| self.collection_entry(d)))
+            }
+            DatasetRef::Work(work_id) => {
+                let Some(record) = crate::store::work_record_on(db, &work_id).map_err(source_error)? else {
+                    return Ok(None);
+                };
+                Ok(Some(self.work_entry(record, &definitions()?)))
+            }
+            DatasetRef::Service(service_id) => {
+                let services = crate::store::services_with_policies_on(db).map(live_services).map_err(source_error)?;
+                Ok(services.iter().find(|s| s.stored.service.id == service_id).map(|s| self.service_entry(s)))
             }
         }
-        Ok(out)
     }
 
     fn service_entry(&self, live: &LiveService) -> DatasetEntry {
@@ -195,6 +191,41 @@ fn content_languages(record: &WorkRecord) -> Vec<LanguageTag> {
     for lang in all {
         if seen.insert(lang.as_str().to_string()) {
             out.push(lang.clone());
+        }
+    }
+    out
+}
+
+/// The definitions whose policy still parses. Stored policies were validated when written; one that no longer
+/// parses (after an upgrade of the policy profile) is skipped, never served half-understood.
+fn live_definitions(rows: Vec<(StoredOfferDefinition, serde_json::Value)>) -> Vec<LiveDefinition> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (stored, document) in rows {
+        match Policy::from_json(&document) {
+            Ok(policy) => out.push(LiveDefinition { stored, policy }),
+            Err(e) => tracing::warn!(
+                definition = %stored.definition.id,
+                policy = %stored.definition.policy_id,
+                error = %e,
+                "offer definition skipped: its policy is no longer valid"
+            ),
+        }
+    }
+    out
+}
+
+/// The services whose policy still parses (as [`live_definitions`]).
+fn live_services(rows: Vec<(StoredService, serde_json::Value)>) -> Vec<LiveService> {
+    let mut out = Vec::with_capacity(rows.len());
+    for (stored, document) in rows {
+        match Policy::from_json(&document) {
+            Ok(policy) => out.push(LiveService { stored, policy }),
+            Err(e) => tracing::warn!(
+                service = %stored.service.id,
+                policy = %stored.service.policy_id,
+                error = %e,
+                "service skipped: its policy is no longer valid"
+            ),
         }
     }
     out

@@ -192,3 +192,23 @@ async fn first_page_of_a_large_catalogue_is_fast() {
     assert!(best < Duration::from_millis(20), "first page took {best:?}");
     assert!(deep_time < Duration::from_millis(40), "deep page took {deep_time:?}");
 }
+
+#[tokio::test]
+async fn the_direct_lookup_finds_what_the_catalog_source_finds() {
+    let catalog = seeded().await;
+    let service: crate::services::ServiceDefinition = serde_json::from_value(json!({"id": "subtitling",
+        "title": "Subtitling", "languages": ["es", "fr"], "kinds": ["subtitles"], "formats": ["srt"],
+        "turnaround_days": 10, "price": {"currency": "EUR", "per_minute": "4.50"}, "policy_id": "urn:policy:fr"}))
+    .unwrap();
+    catalog.store.insert_service(&service).await.unwrap();
+    let mut ids: Vec<String> = catalog.page(None, 100).await.unwrap().entries.into_iter().map(|e| e.id).collect();
+    assert!(ids.iter().any(|id| id.starts_with("service:")), "the seeded service is a dataset: {ids:?}");
+    ids.extend(["work:zz", "collection:zz", "service:zz", "film:a", "work:a/b"].map(String::from));
+    for id in ids {
+        let through_pool = catalog.dataset(&id).await.unwrap();
+        // The private in-memory store has one connection: lent here, back to the pool before the next lookup.
+        let mut conn = catalog.store.pool().acquire().await.unwrap();
+        let direct = crate::store::direct::lent(&mut conn, false, |db| catalog.dataset_on(db, &id)).await.unwrap();
+        assert_eq!(direct.unwrap(), through_pool, "{id}");
+    }
+}

@@ -3,15 +3,13 @@
 //! permit every requested action for this caller now. A refusal carries a reason the
 //! consumer can read; an acceptance carries the agreement.
 
-use passerelle_dsp::catalog::CatalogSource;
+use passerelle_dsp::catalog::{DatasetEntry, SourceError};
 use passerelle_dsp::message::policy::Agreement;
 use passerelle_identity::dcp::VerifiedParticipant;
 use passerelle_media::Territory;
 use passerelle_policy::{Policy, RequestContext, Role as PolicyRole, evaluate, narrows};
 use serde_json::Value;
 use time::OffsetDateTime;
-
-use crate::catalog::StoreCatalog;
 
 /// Termination code of a request the policy refuses.
 pub const POLICY_REFUSED: &str = "POLICY_REFUSED";
@@ -54,8 +52,11 @@ fn refuse(code: &'static str, reason: impl Into<String>) -> Decision {
 
 /// Decides on `requested` (the offer of a ContractRequestMessage) against our catalog.
 /// `assignee_hint` names the consumer when authentication did not (the offer's `assignee`).
+///
+/// `dataset` finds a dataset of our catalog with its offers, by id (`StoreCatalog::dataset_on` inside a read of
+/// the process host, or any `CatalogSource`).
 pub async fn decide(
-    catalog: &StoreCatalog,
+    dataset: impl AsyncFnOnce(&str) -> Result<Option<DatasetEntry>, SourceError>,
     provider_id: &str,
     requested: &Value,
     requester: &Requester,
@@ -73,7 +74,7 @@ pub async fn decide(
     let Some(target) = requested_policy.target().map(str::to_string) else {
         return refuse(UNKNOWN_OFFER, "the requested offer names no `target` dataset");
     };
-    let entry = match catalog.dataset(&target).await {
+    let entry = match dataset(&target).await {
         Ok(Some(entry)) => entry,
         Ok(None) => return refuse(UNKNOWN_OFFER, format!("dataset `{target}` is not offered by this provider")),
         Err(e) => return refuse(UNKNOWN_OFFER, format!("the catalog cannot be read now ({e}); try again later")),

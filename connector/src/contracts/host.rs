@@ -2,6 +2,7 @@
 //! default automation, and what the outbox reports back.
 
 use crate::contracts::ProcessRow;
+use passerelle_dsp::catalog::SourceError;
 use passerelle_dsp::message::negotiation::{
     ContractAgreementMessage, ContractAgreementVerificationMessage, ContractNegotiation,
     ContractNegotiationEventMessage, ContractNegotiationTerminationMessage,
@@ -28,7 +29,14 @@ impl Processes {
             Some(verified) => Requester::verified(&verified),
             None => Requester { participant_id: caller.participant_id.clone(), ..Requester::default() },
         };
-        decide(&self.inner.catalog, &self.inner.participant_id, offer, &requester, OffsetDateTime::now_utc()).await
+        // The offer is read on the host's connection: through the pool, its four statements and their hand-offs
+        // to sqlx's worker cost the provider a tenth of its CPU per negotiation (BENCHMARKS.md).
+        let catalog = &self.inner.catalog;
+        let dataset = async |id: &str| match self.query(|db| catalog.dataset_on(db, id)).await {
+            Ok(found) => found,
+            Err(e) => Err(SourceError::Unavailable(e.to_string())),
+        };
+        decide(dataset, &self.inner.participant_id, offer, &requester, OffsetDateTime::now_utc()).await
     }
 
     fn create_negotiation(

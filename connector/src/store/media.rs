@@ -4,9 +4,11 @@ use passerelle_media::{Eidr, RightsWindow, Version, Work, WorkKind};
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqliteConnection, Transaction};
 use time::OffsetDateTime;
 
+use super::direct::{self, Columns, Db};
 use super::upsert::{Cell, Table, upsert};
 use super::{
-    BatchCounts, Counts, Page, Store, StoreError, Written, db, from_doc, now_text, page_from, parse_time, to_doc,
+    BatchCounts, Counts, Page, Store, StoreError, Written, db, direct_db, from_doc, now_text, page_from, parse_time,
+    to_doc,
 };
 
 /// Filters of the work list (all optional, combined with AND).
@@ -435,53 +437,97 @@ impl Store {
         let index: std::collections::HashMap<String, usize> =
             records.iter().enumerate().map(|(i, r)| (r.work.id.clone(), i)).collect();
 
-        let rows = sqlx::query(
-            "SELECT id, work_id, doc, updated_at FROM versions \
-             WHERE work_id IN (SELECT value FROM json_each(?1)) ORDER BY work_id, id",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("reading versions"))?;
+        let rows =
+            sqlx::query(VERSIONS_OF).bind(&ids_json).fetch_all(&self.pool).await.map_err(db("reading versions"))?;
         for row in rows {
-            let (id, work_id, doc, updated) = four_columns(&row, "reading versions")?;
-            if let Some(&i) = index.get(&work_id) {
-                let modified = parse_time("version", &id, &updated)?;
-                records[i].versions.push(from_doc("version", &id, &doc)?);
-                records[i].modified = records[i].modified.max(modified);
-            }
+            attach_version(records, &index, &row)?;
         }
-
-        let rows = sqlx::query(
-            "SELECT id, work_id, doc, updated_at FROM rights_windows \
-             WHERE work_id IN (SELECT value FROM json_each(?1)) ORDER BY work_id, id",
-        )
-        .bind(&ids_json)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("reading rights windows"))?;
+        let rows = sqlx::query(RIGHTS_WINDOWS_OF)
+            .bind(&ids_json)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading rights windows"))?;
         for row in rows {
-            let (id, work_id, doc, updated) = four_columns(&row, "reading rights windows")?;
-            if let Some(&i) = index.get(&work_id) {
-                let modified = parse_time("rights window", &id, &updated)?;
-                records[i].rights.push(from_doc("rights window", &id, &doc)?);
-                records[i].modified = records[i].modified.max(modified);
-            }
+            attach_window(records, &index, &row)?;
         }
         Ok(())
     }
 }
 
-fn four_columns(
-    row: &sqlx::sqlite::SqliteRow,
-    context: &'static str,
-) -> Result<(String, String, String, String), StoreError> {
+fn four_columns(row: &impl Columns, context: &'static str) -> Result<(String, String, String, String), StoreError> {
+    let column = direct_db(context);
     Ok((
-        row.try_get("id").map_err(db(context))?,
-        row.try_get("work_id").map_err(db(context))?,
-        row.try_get("doc").map_err(db(context))?,
-        row.try_get("updated_at").map_err(db(context))?,
+        row.required_text("id").map_err(&column)?,
+        row.required_text("work_id").map_err(&column)?,
+        row.required_text("doc").map_err(&column)?,
+        row.required_text("updated_at").map_err(&column)?,
     ))
+}
+
+const VERSIONS_OF: &str = "SELECT id, work_id, doc, updated_at FROM versions \
+     WHERE work_id IN (SELECT value FROM json_each(?1)) ORDER BY work_id, id";
+const RIGHTS_WINDOWS_OF: &str = "SELECT id, work_id, doc, updated_at FROM rights_windows \
+     WHERE work_id IN (SELECT value FROM json_each(?1)) ORDER BY work_id, id";
+
+/// Adds a version row to the record of its work.
+fn attach_version(
+    records: &mut [WorkRecord],
+    index: &std::collections::HashMap<String, usize>,
+    row: &impl Columns,
+) -> Result<(), StoreError> {
+    let (id, work_id, doc, updated) = four_columns(row, "reading versions")?;
+    if let Some(&i) = index.get(&work_id) {
+        let modified = parse_time("version", &id, &updated)?;
+        records[i].versions.push(from_doc("version", &id, &doc)?);
+        records[i].modified = records[i].modified.max(modified);
+    }
+    Ok(())
+}
+
+/// Adds a rights-window row to the record of its work.
+fn attach_window(
+    records: &mut [WorkRecord],
+    index: &std::collections::HashMap<String, usize>,
+    row: &impl Columns,
+) -> Result<(), StoreError> {
+    let (id, work_id, doc, updated) = four_columns(row, "reading rights windows")?;
+    if let Some(&i) = index.get(&work_id) {
+        let modified = parse_time("rights window", &id, &updated)?;
+        records[i].rights.push(from_doc("rights window", &id, &doc)?);
+        records[i].modified = records[i].modified.max(modified);
+    }
+    Ok(())
+}
+
+/// [`Store::work_record`] on a connection of the direct path (the provider's decision on a contract request
+/// reads it there, without a hand-off to sqlx's worker).
+pub(crate) fn work_record_on(db: &Db, id: &str) -> Result<Option<WorkRecord>, StoreError> {
+    let context = "reading a work";
+    let found = direct::row(db, "SELECT doc, updated_at FROM works WHERE id = ?1", [id], |row| {
+        Ok::<_, rusqlite::Error>((row.get::<_, String>("doc")?, row.get::<_, String>("updated_at")?))
+    })
+    .map_err(direct_db(context))?;
+    let Some((doc, updated)) = found else { return Ok(None) };
+    let mut records = vec![WorkRecord {
+        work: from_doc("work", id, &doc)?,
+        versions: Vec::new(),
+        rights: Vec::new(),
+        modified: parse_time("work", id, &updated)?,
+    }];
+    let index = std::collections::HashMap::from([(id.to_string(), 0)]);
+    let ids_json = serde_json::to_string(&[id]).map_err(direct_db(context))?;
+    for (sql, is_version) in [(VERSIONS_OF, true), (RIGHTS_WINDOWS_OF, false)] {
+        let mut statement = db.prepare_cached(sql).map_err(direct_db(context))?;
+        let mut rows = statement.query([&ids_json]).map_err(direct_db(context))?;
+        while let Some(row) = rows.next().map_err(direct_db(context))? {
+            if is_version {
+                attach_version(&mut records, &index, row)?;
+            } else {
+                attach_window(&mut records, &index, row)?;
+            }
+        }
+    }
+    Ok(records.pop())
 }
 
 async fn exists(tx: &mut Transaction<'static, Sqlite>, query: &'static str, id: &str) -> Result<bool, StoreError> {

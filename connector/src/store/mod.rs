@@ -18,6 +18,10 @@ mod policies;
 mod services;
 mod upsert;
 
+pub(crate) use media::work_record_on;
+pub(crate) use policies::offer_definitions_with_policies_on;
+pub(crate) use services::services_with_policies_on;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -211,6 +215,11 @@ impl Store {
 
 /// Maps a sqlx error to [`StoreError::Database`] with what we were doing.
 fn db(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| StoreError::Database { context, reason: e.to_string() }
+}
+
+/// [`db`] for errors of the direct path (rusqlite) and of [`direct::Columns`].
+fn direct_db<E: std::fmt::Display>(context: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Database { context, reason: e.to_string() }
 }
 

@@ -9,9 +9,10 @@ use serde_json::Value;
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::direct::{self, Columns, Db};
 use super::{
-    Page, Store, StoreError, Written, db, from_doc, is_foreign_key_violation, is_unique_violation, now_text, page_from,
-    parse_time, to_doc, written,
+    Page, Store, StoreError, Written, db, direct_db, from_doc, is_foreign_key_violation, is_unique_violation, now_text,
+    page_from, parse_time, to_doc, written,
 };
 use crate::offers::{OfferDefinition, Selector};
 
@@ -62,25 +63,48 @@ fn policy_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredPolicy, StoreError>
     })
 }
 
-fn definition_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredOfferDefinition, StoreError> {
-    let ctx = "reading an offer definition";
-    let id: String = row.try_get("id").map_err(db(ctx))?;
-    let selector: String = row.try_get("selector").map_err(db(ctx))?;
-    let created: String = row.try_get("created_at").map_err(db(ctx))?;
-    let updated: String = row.try_get("updated_at").map_err(db(ctx))?;
+fn definition_row(row: &impl Columns) -> Result<StoredOfferDefinition, StoreError> {
+    let column = direct_db("reading an offer definition");
+    let id = row.required_text("id").map_err(&column)?;
+    let selector = row.required_text("selector").map_err(&column)?;
+    let created = row.required_text("created_at").map_err(&column)?;
+    let updated = row.required_text("updated_at").map_err(&column)?;
     let selector: Selector = from_doc("offer definition", &id, &selector)?;
     Ok(StoredOfferDefinition {
         definition: OfferDefinition {
-            title: row.try_get("title").map_err(db(ctx))?,
-            description: row.try_get("description").map_err(db(ctx))?,
+            title: row.required_text("title").map_err(&column)?,
+            description: row.text("description").map_err(&column)?,
             selector,
-            policy_id: row.try_get("policy_id").map_err(db(ctx))?,
+            policy_id: row.required_text("policy_id").map_err(&column)?,
             id: id.clone(),
         },
-        revision: row.try_get("revision").map_err(db(ctx))?,
+        revision: row
+            .integer("revision")
+            .map_err(&column)?
+            .ok_or_else(|| column("column `revision` is NULL".to_string()))?,
         created_at: parse_time("offer definition", &id, &created)?,
         updated_at: parse_time("offer definition", &id, &updated)?,
     })
+}
+
+const DEFINITIONS_WITH_POLICIES: &str = "SELECT d.id, d.title, d.description, d.selector, d.policy_id, d.revision, \
+     d.created_at, d.updated_at, p.doc AS policy_doc \
+     FROM offer_definitions d JOIN policies p ON p.id = d.policy_id ORDER BY d.id";
+
+fn definition_with_policy(row: &impl Columns) -> Result<(StoredOfferDefinition, Value), StoreError> {
+    let def = definition_row(row)?;
+    let doc = row.required_text("policy_doc").map_err(direct_db("reading offer definitions"))?;
+    let policy = from_doc("policy", &def.definition.policy_id, &doc)?;
+    Ok((def, policy))
+}
+
+/// [`Store::offer_definitions_with_policies`] on a connection of the direct path (the provider's decision on a
+/// contract request reads it there, without a hand-off to sqlx's worker).
+pub(crate) fn offer_definitions_with_policies_on(db: &Db) -> Result<Vec<(StoredOfferDefinition, Value)>, StoreError> {
+    direct::rows(db, DEFINITIONS_WITH_POLICIES, [], |row| Ok(definition_with_policy(row)))
+        .map_err(direct_db::<rusqlite::Error>("reading offer definitions"))?
+        .into_iter()
+        .collect()
 }
 
 impl Store {
@@ -230,22 +254,11 @@ impl Store {
     /// Every offer definition with its policy document, in id order (the catalog's working set:
     /// definitions are few, so they are read once per catalog page).
     pub async fn offer_definitions_with_policies(&self) -> Result<Vec<(StoredOfferDefinition, Value)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.title, d.description, d.selector, d.policy_id, d.revision, d.created_at, d.updated_at, \
-                    p.doc AS policy_doc \
-             FROM offer_definitions d JOIN policies p ON p.id = d.policy_id ORDER BY d.id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("reading offer definitions"))?;
-        rows.iter()
-            .map(|row| {
-                let def = definition_row(row)?;
-                let doc: String = row.try_get("policy_doc").map_err(db("reading offer definitions"))?;
-                let policy = from_doc("policy", &def.definition.policy_id, &doc)?;
-                Ok((def, policy))
-            })
-            .collect()
+        let rows = sqlx::query(DEFINITIONS_WITH_POLICIES)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db("reading offer definitions"))?;
+        rows.iter().map(definition_with_policy).collect()
     }
 
     pub async fn delete_offer_definition(&self, id: &str) -> Result<bool, StoreError> {

@@ -1,12 +1,12 @@
 //! The services a lab offers (`crate::services`), stored as their definition document with a foreign key to the
 //! policy they are offered under: a service cannot name a missing policy, and a policy in use cannot be deleted.
 
-use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::direct::{self, Columns, Db};
 use super::{
-    Page, Store, StoreError, Written, db, from_doc, is_foreign_key_violation, is_unique_violation, now_text, page_from,
-    parse_time, to_doc, written,
+    Page, Store, StoreError, Written, db, direct_db, from_doc, is_foreign_key_violation, is_unique_violation, now_text,
+    page_from, parse_time, to_doc, written,
 };
 use crate::services::ServiceDefinition;
 
@@ -26,19 +26,38 @@ const UPSERT: &str = "INSERT INTO services (id, doc, policy_id, revision, create
      WHERE (services.doc, services.policy_id) IS NOT (excluded.doc, excluded.policy_id) \
      RETURNING revision";
 
-fn service_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredService, StoreError> {
-    let read = db("reading a service");
-    let id: String = row.try_get("id").map_err(&read)?;
-    let doc: String = row.try_get("doc").map_err(&read)?;
-    let revision: i64 = row.try_get("revision").map_err(&read)?;
-    let created: String = row.try_get("created_at").map_err(&read)?;
-    let updated: String = row.try_get("updated_at").map_err(&read)?;
+fn service_row(row: &impl Columns) -> Result<StoredService, StoreError> {
+    let read = direct_db("reading a service");
+    let id = row.required_text("id").map_err(&read)?;
+    let doc = row.required_text("doc").map_err(&read)?;
+    let revision =
+        row.integer("revision").map_err(&read)?.ok_or_else(|| read("column `revision` is NULL".to_string()))?;
+    let created = row.required_text("created_at").map_err(&read)?;
+    let updated = row.required_text("updated_at").map_err(&read)?;
     Ok(StoredService {
         service: from_doc("service", &id, &doc)?,
         revision,
         created_at: parse_time("service", &id, &created)?,
         updated_at: parse_time("service", &id, &updated)?,
     })
+}
+
+const SERVICES_WITH_POLICIES: &str = "SELECT s.id, s.doc, s.policy_id, s.revision, s.created_at, s.updated_at, \
+     p.doc AS policy_doc FROM services s JOIN policies p ON p.id = s.policy_id ORDER BY s.id";
+
+fn service_with_policy(row: &impl Columns) -> Result<(StoredService, serde_json::Value), StoreError> {
+    let stored = service_row(row)?;
+    let doc = row.required_text("policy_doc").map_err(direct_db("reading services"))?;
+    let policy = from_doc("policy", &stored.service.policy_id, &doc)?;
+    Ok((stored, policy))
+}
+
+/// [`Store::services_with_policies`] on a connection of the direct path.
+pub(crate) fn services_with_policies_on(db: &Db) -> Result<Vec<(StoredService, serde_json::Value)>, StoreError> {
+    direct::rows(db, SERVICES_WITH_POLICIES, [], |row| Ok(service_with_policy(row)))
+        .map_err(direct_db::<rusqlite::Error>("reading services"))?
+        .into_iter()
+        .collect()
 }
 
 fn write_error(e: sqlx::Error, service: &ServiceDefinition) -> StoreError {
@@ -106,21 +125,8 @@ impl Store {
 
     /// Every service with its policy document, in id order (the catalog's working set: a lab offers few).
     pub async fn services_with_policies(&self) -> Result<Vec<(StoredService, serde_json::Value)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT s.id, s.doc, s.policy_id, s.revision, s.created_at, s.updated_at, p.doc AS policy_doc \
-             FROM services s JOIN policies p ON p.id = s.policy_id ORDER BY s.id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db("reading services"))?;
-        rows.iter()
-            .map(|row| {
-                let stored = service_row(row)?;
-                let doc: String = row.try_get("policy_doc").map_err(db("reading services"))?;
-                let policy = from_doc("policy", &stored.service.policy_id, &doc)?;
-                Ok((stored, policy))
-            })
-            .collect()
+        let rows = sqlx::query(SERVICES_WITH_POLICIES).fetch_all(&self.pool).await.map_err(db("reading services"))?;
+        rows.iter().map(service_with_policy).collect()
     }
 
     pub async fn delete_service(&self, id: &str) -> Result<bool, StoreError> {
