@@ -371,6 +371,32 @@ impl Round {
         }
     }
 
+    /// Takes what a table read found (`read`, at most `limit` entries) and the entries handed over by then
+    /// (`fresh`). The read ran under the writer lock, so every entry it saw that a change handed over
+    /// (`Processes::transact_sending`) is in `fresh` or was taken earlier; the rest is in the table only. Those
+    /// go first: the read returns only the oldest pending entry of each process, which precedes whatever of
+    /// that process was handed over.
+    fn take_read(&mut self, read: Vec<Due>, fresh: Vec<Due>, limit: i64) {
+        let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
+        let full = read.len() as i64 >= limit;
+        let mut found = false;
+        for entry in read {
+            let taken = handed.contains(&entry.id) || self.claimed.contains(&entry.id);
+            if !taken && !self.busy.contains_key(&entry.pid) {
+                self.from_table.insert(entry.id);
+                self.claim(entry);
+                found = true;
+            }
+        }
+        // A full batch may have left more behind; read on while reads find something. A full batch of entries
+        // already taken finds nothing new when read again (the read is ordered by id): what lies beyond it is
+        // read when they finish or at the next poll.
+        self.rescan = full && found;
+        for entry in fresh {
+            self.offer_fresh(entry);
+        }
+    }
+
     fn offer_fresh(&mut self, entry: Due) {
         if self.claimed.contains(&entry.id) {
             return;
@@ -444,29 +470,8 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
             let limit = BATCH + IN_FLIGHT as i64;
             match processes.read(|db| due(db, limit)).await {
                 Ok((entries, next_retry)) => {
-                    // The read ran under the writer lock, so every entry it saw that a change handed over
-                    // (`Processes::transact_sending`) is in `fresh` by now or was taken earlier; the rest is
-                    // in the table only. Those go first: the read returns only the oldest pending entry of
-                    // each process, which precedes whatever of that process was handed over.
                     let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
-                    let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
-                    let full = entries.len() as i64 >= limit;
-                    let mut found = false;
-                    for entry in entries {
-                        let taken = handed.contains(&entry.id) || round.claimed.contains(&entry.id);
-                        if !taken && !round.busy.contains_key(&entry.pid) {
-                            round.from_table.insert(entry.id);
-                            round.claim(entry);
-                            found = true;
-                        }
-                    }
-                    // A full batch may have left more behind; read on while reads find something. A full batch
-                    // of entries already taken finds nothing new when read again (the read is ordered by id):
-                    // what lies beyond it is read when they finish or at the next poll.
-                    round.rescan = full && found;
-                    for entry in fresh {
-                        round.offer_fresh(entry);
-                    }
+                    round.take_read(entries, fresh, limit);
                     if let Some(wait) = next_retry {
                         let at = tokio::time::Instant::now() + wait;
                         round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
@@ -743,6 +748,55 @@ pub(crate) fn transfer_kind(message: &TransferMessage) -> &'static str {
 mod tests {
     use super::*;
     use passerelle_dsp::message::negotiation::ContractAgreementVerificationMessage;
+
+    fn due(id: i64, pid: &str) -> Due {
+        Due {
+            id,
+            process: "negotiation".into(),
+            pid: pid.into(),
+            kind: "ContractRequestMessage".into(),
+            recipient: Role::Provider,
+            address: "http://127.0.0.1:1/dsp/2025-1".into(),
+            participant_id: None,
+            body: "{}".into(),
+            attempts: 0,
+        }
+    }
+
+    fn ready_ids(round: &Round) -> Vec<i64> {
+        round.ready.iter().map(|entry| entry.id).collect()
+    }
+
+    #[test]
+    fn a_read_takes_as_table_only_just_what_was_not_handed_over() {
+        let mut round = Round::default();
+        // The read saw 1 (p), 2 (q) and 3 (r); 2 and 3 were handed over by the changes that queued them, with
+        // 4 (p, queued after 1).
+        round.take_read(vec![due(1, "p"), due(2, "q"), due(3, "r")], vec![due(2, "q"), due(3, "r"), due(4, "p")], 32);
+        assert_eq!(round.from_table, HashSet::from([1]), "only 1 is in the table only");
+        assert_eq!(ready_ids(&round), [1, 2, 3], "4 waits behind 1, which precedes it in its process");
+        assert_eq!(round.busy["p"].iter().map(|entry| entry.id).collect::<Vec<_>>(), [4]);
+        assert!(!round.rescan, "a batch that is not full leaves nothing behind");
+        // Only entries read from the table make the worker read it again when they are done.
+        round.finished(2, "q", Outcome::Sent);
+        assert!(!round.rescan);
+        round.finished(1, "p", Outcome::Sent);
+        assert!(round.rescan, "what followed 1 in the table must be read");
+        assert_eq!(ready_ids(&round), [1, 2, 3, 4], "4 is ready once 1 is done (nothing was started in this test)");
+    }
+
+    #[test]
+    fn a_full_read_reads_on_only_while_it_finds_something() {
+        let mut round = Round::default();
+        let read = || (1..=4).map(|id| due(id, &format!("p{id}"))).collect::<Vec<_>>();
+        round.take_read(read(), Vec::new(), 4);
+        assert!(round.rescan, "a full batch of new entries may have left more behind");
+        round.rescan = false;
+        // The same entries, still under way: reading again would find them again, and nothing else.
+        round.take_read(read(), Vec::new(), 4);
+        assert!(!round.rescan, "a full batch of entries already taken must not set off another read");
+        assert_eq!(ready_ids(&round), [1, 2, 3, 4], "nothing taken twice");
+    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {

@@ -438,9 +438,11 @@ impl PublicKey {
 /// Most verifiers kept by [`PublicKey::verifier`].
 const MAX_VERIFIERS: usize = 1024;
 
-/// Verifiers built from published keys, by algorithm and key material (the JWK without `kid`, `alg`, `use`,
-/// `key_ops`, serialised).
-static VERIFIERS: LazyLock<Mutex<HashMap<(Algorithm, String), Arc<dyn JwsVerifier>>>> = LazyLock::new(Mutex::default);
+/// Verifiers by algorithm and key material (the JWK without `kid`, `alg`, `use`, `key_ops`, serialised).
+type Verifiers = HashMap<(Algorithm, String), Arc<dyn JwsVerifier>>;
+
+/// Verifiers built from published keys.
+static VERIFIERS: LazyLock<Mutex<Verifiers>> = LazyLock::new(Mutex::default);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Only whole entries are ever inserted: a panic elsewhere leaves the map usable.
