@@ -440,7 +440,7 @@ impl Store {
         let rows =
             sqlx::query(VERSIONS_OF).bind(&ids_json).fetch_all(&self.pool).await.map_err(db("reading versions"))?;
         for row in rows {
-            attach_version(records, &index, &row)?;
+            attach_row(records, &index, &row, VERSION, |r| &mut r.versions)?;
         }
         let rows = sqlx::query(RIGHTS_WINDOWS_OF)
             .bind(&ids_json)
@@ -448,7 +448,7 @@ impl Store {
             .await
             .map_err(db("reading rights windows"))?;
         for row in rows {
-            attach_window(records, &index, &row)?;
+            attach_row(records, &index, &row, WINDOW, |r| &mut r.rights)?;
         }
         Ok(())
     }
@@ -469,35 +469,25 @@ const VERSIONS_OF: &str = "SELECT id, work_id, doc, updated_at FROM versions \
 const RIGHTS_WINDOWS_OF: &str = "SELECT id, work_id, doc, updated_at FROM rights_windows \
      WHERE work_id IN (SELECT value FROM json_each(?1)) ORDER BY work_id, id";
 
-/// Adds a version row to the record of its work.
-fn attach_version(
+/// Adds a version or rights-window row (`kind`, read for `context`) to the record of its work, in `slot`.
+fn attach_row<T: serde::de::DeserializeOwned>(
     records: &mut [WorkRecord],
     index: &std::collections::HashMap<String, usize>,
     row: &impl Columns,
+    (kind, context): (&'static str, &'static str),
+    slot: fn(&mut WorkRecord) -> &mut Vec<T>,
 ) -> Result<(), StoreError> {
-    let (id, work_id, doc, updated) = four_columns(row, "reading versions")?;
+    let (id, work_id, doc, updated) = four_columns(row, context)?;
     if let Some(&i) = index.get(&work_id) {
-        let modified = parse_time("version", &id, &updated)?;
-        records[i].versions.push(from_doc("version", &id, &doc)?);
+        let modified = parse_time(kind, &id, &updated)?;
+        slot(&mut records[i]).push(from_doc(kind, &id, &doc)?);
         records[i].modified = records[i].modified.max(modified);
     }
     Ok(())
 }
 
-/// Adds a rights-window row to the record of its work.
-fn attach_window(
-    records: &mut [WorkRecord],
-    index: &std::collections::HashMap<String, usize>,
-    row: &impl Columns,
-) -> Result<(), StoreError> {
-    let (id, work_id, doc, updated) = four_columns(row, "reading rights windows")?;
-    if let Some(&i) = index.get(&work_id) {
-        let modified = parse_time("rights window", &id, &updated)?;
-        records[i].rights.push(from_doc("rights window", &id, &doc)?);
-        records[i].modified = records[i].modified.max(modified);
-    }
-    Ok(())
-}
+const VERSION: (&str, &str) = ("version", "reading versions");
+const WINDOW: (&str, &str) = ("rights window", "reading rights windows");
 
 /// [`Store::work_record`] on a connection of the direct path (the provider's decision on a contract request
 /// reads it there, without a hand-off to sqlx's worker).
@@ -521,9 +511,9 @@ pub(crate) fn work_record_on(db: &Db, id: &str) -> Result<Option<WorkRecord>, St
         let mut rows = statement.query([&ids_json]).map_err(direct_db(context))?;
         while let Some(row) = rows.next().map_err(direct_db(context))? {
             if is_version {
-                attach_version(&mut records, &index, row)?;
+                attach_row(&mut records, &index, row, VERSION, |r| &mut r.versions)?;
             } else {
-                attach_window(&mut records, &index, row)?;
+                attach_row(&mut records, &index, row, WINDOW, |r| &mut r.rights)?;
             }
         }
     }
