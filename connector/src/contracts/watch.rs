@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use passerelle_dsp::negotiation::State;
+
 use super::manage::NegotiationView;
+use super::records::parse_state;
 use super::{ProcessError, Processes};
+use crate::store::direct::{Db, row};
 
 /// The longest a caller may wait in one request.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -35,12 +39,14 @@ impl Processes {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let view = match self.negotiation(pid).await {
-                Ok(view) => view,
+            // Only the state until it is worth answering: the whole view (with the outbox and why the process
+            // is stalled) is built once, for the answer, not at every step of the negotiation.
+            let state = match self.read(|db| negotiation_state(db, pid)).await {
+                Ok(state) => state,
                 Err(e) => break Err(e),
             };
-            if view.record.state.is_terminal() || tokio::time::Instant::now() >= deadline {
-                break Ok(view);
+            if state.is_none_or(State::is_terminal) || tokio::time::Instant::now() >= deadline {
+                break self.negotiation(pid).await;
             }
             // A timeout is not an error: the view after it says where the process stands.
             let _ = tokio::time::timeout_at(deadline, notified).await;
@@ -52,6 +58,18 @@ impl Processes {
         }
         result
     }
+}
+
+/// The state of negotiation `pid` (ours, either side); `None` when there is none (the caller then builds the view,
+/// which says so).
+fn negotiation_state(db: &Db, pid: &str) -> Result<Option<State>, ProcessError> {
+    let state = row(db, "SELECT state FROM negotiations WHERE pid = ?", [pid], |r| r.get::<_, String>(0))?;
+    state
+        .map(|text| {
+            parse_state(&text)
+                .ok_or_else(|| ProcessError::Store(format!("negotiation `{pid}`: unknown state `{text}`")))
+        })
+        .transpose()
 }
 
 #[cfg(test)]
