@@ -81,6 +81,8 @@ pub(crate) struct Inner {
     pub(crate) wake: Notify,
     /// Entries committed since the outbox worker last looked ([`Processes::dispatch`]).
     pub(crate) fresh: StdMutex<Vec<crate::outbox::Due>>,
+    /// Deliveries waiting for their mark to be written ([`Processes::delivered`]).
+    pub(crate) marks: StdMutex<Vec<host::Mark>>,
     /// Management callers waiting for a process to change ([`Processes::wait_negotiation`]), by pid.
     pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
@@ -182,6 +184,7 @@ impl Processes {
                 write: Mutex::new(Writer::default()),
                 wake: Notify::new(),
                 fresh: StdMutex::new(Vec::new()),
+                marks: StdMutex::new(Vec::new()),
                 watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
