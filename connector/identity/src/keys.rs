@@ -409,14 +409,11 @@ impl PublicKey {
         map.remove("key_ops");
         map.remove("use");
         // `Map` keeps its members sorted, so equal keys serialise alike.
-        let material = Value::Object(map).to_string();
+        let material = Value::Object(map.clone()).to_string();
         let cached = lock(&VERIFIERS).get(&(algorithm, material.clone())).cloned();
         if let Some(verifier) = cached {
             return Ok(verifier);
         }
-        let Ok(Value::Object(map)) = serde_json::from_str::<Value>(&material) else {
-            unreachable!("a JSON object serialises to a JSON object")
-        };
         let invalid = |e: josekit::JoseError| PublicKeyError::Invalid { algorithm, reason: e.to_string() };
         let jwk = Jwk::from_map(map).map_err(invalid)?;
         let verifier: Arc<dyn JwsVerifier> = match algorithm {

@@ -198,12 +198,11 @@ impl Processes {
             .into()
     }
 
-    /// The outbox delivered entry `outbox_id`: mark it sent and learn the counter-party's pid
-    /// from its ACK in one transaction (one writer turn, one commit), or go on after a push.
     /// Records that outbox entry `outbox_id` of process `pid` was delivered (and the counter-party's pid its
     /// answer taught us). Deliveries that end while a mark is being written wait and are written together, in
     /// one transaction: a delivery's mark is a change of its own, and at 100 concurrent negotiations four of a
-    /// negotiation's nine changes were marks (BENCHMARKS.md). Answered once the mark is committed.
+    /// negotiation's nine changes were marks (BENCHMARKS.md). Answered once the mark is committed; after a push,
+    /// the transfer then goes on (`after_push`).
     pub(crate) async fn delivered(
         &self,
         outbox_id: i64,

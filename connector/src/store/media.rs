@@ -506,18 +506,28 @@ pub(crate) fn work_record_on(db: &Db, id: &str) -> Result<Option<WorkRecord>, St
     }];
     let index = std::collections::HashMap::from([(id.to_string(), 0)]);
     let ids_json = serde_json::to_string(&[id]).map_err(direct_db(context))?;
-    for (sql, is_version) in [(VERSIONS_OF, true), (RIGHTS_WINDOWS_OF, false)] {
-        let mut statement = db.prepare_cached(sql).map_err(direct_db(context))?;
-        let mut rows = statement.query([&ids_json]).map_err(direct_db(context))?;
-        while let Some(row) = rows.next().map_err(direct_db(context))? {
-            if is_version {
-                attach_row(&mut records, &index, row, VERSION, |r| &mut r.versions)?;
-            } else {
-                attach_row(&mut records, &index, row, WINDOW, |r| &mut r.rights)?;
-            }
-        }
-    }
+    attach_on(db, VERSIONS_OF, &ids_json, &mut records, &index, VERSION, |r| &mut r.versions)?;
+    attach_on(db, RIGHTS_WINDOWS_OF, &ids_json, &mut records, &index, WINDOW, |r| &mut r.rights)?;
     Ok(records.pop())
+}
+
+/// Runs `sql` (one of [`VERSIONS_OF`], [`RIGHTS_WINDOWS_OF`]) on the direct path and attaches its rows.
+fn attach_on<T: serde::de::DeserializeOwned>(
+    db: &Db,
+    sql: &str,
+    ids_json: &str,
+    records: &mut [WorkRecord],
+    index: &std::collections::HashMap<String, usize>,
+    what: (&'static str, &'static str),
+    slot: fn(&mut WorkRecord) -> &mut Vec<T>,
+) -> Result<(), StoreError> {
+    let failed = direct_db::<rusqlite::Error>(what.1);
+    let mut statement = db.prepare_cached(sql).map_err(&failed)?;
+    let mut rows = statement.query([ids_json]).map_err(&failed)?;
+    while let Some(row) = rows.next().map_err(&failed)? {
+        attach_row(records, index, row, what, slot)?;
+    }
+    Ok(())
 }
 
 async fn exists(tx: &mut Transaction<'static, Sqlite>, query: &'static str, id: &str) -> Result<bool, StoreError> {
