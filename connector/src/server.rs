@@ -93,11 +93,18 @@ impl Connector {
         let signer = CheckpointSigner::new(own.signing_key().clone(), own.did().key_url(own.signing_key().key_id()));
         let webhooks =
             config.webhooks.as_ref().map(|w| crate::webhooks::WebhookFilter::new(w.events.iter().map(String::as_str)));
+        // DCP off means off both ways: callers are not asked for a token, and ours carry none (signing a
+        // single-use ID token per message nobody checks would cost each side ~10 % of its CPU).
+        let tokens = if config.identity.dcp_enabled {
+            crate::outbox::SharedTokens::new(identity.token_source())
+        } else {
+            crate::outbox::SharedTokens::new(passerelle_dsp::client::NoToken)
+        };
         let processes = Processes::with_journal(
             store.clone(),
             &config.participant.id,
             &config.participant.protocol_base_url(),
-            identity.token_source(),
+            tokens,
             Some((signer, AUDIT_CHECKPOINT_EVERY)),
             webhooks,
         );

@@ -454,8 +454,19 @@ async fn wait_for(running: &Running, path: &str, done: impl Fn(&Value) -> bool) 
     tokio::time::timeout(DEADLINE, poll).await.unwrap_or_else(|_| panic!("timed out waiting on {path}"))
 }
 
-#[tokio::test]
-async fn two_members_negotiate_with_dcp_on_every_message() {
+/// Two onboarded members, both running with DCP on: a distributor offering the Counselor sample to
+/// "broadcasters in FR" and a broadcaster, with the dataset and offer ids the broadcaster sees.
+struct Members {
+    _authority: AuthorityProcess,
+    provider: Participant,
+    consumer: Participant,
+    provider_run: Running,
+    consumer_run: Running,
+    dataset_id: String,
+    offer_id: String,
+}
+
+async fn members_with_an_offer() -> Members {
     let authority = AuthorityProcess::start().await;
     let provider = Participant::init("Films du Marais", "distributor", &authority, &["--no-default-offer"]).await;
     let consumer = Participant::init("Canal Est", "broadcaster", &authority, &["--no-default-offer"]).await;
@@ -500,6 +511,14 @@ async fn two_members_negotiate_with_dcp_on_every_message() {
             Some((d["@id"].as_str()?.to_string(), offer))
         })
         .unwrap_or_else(|| panic!("no open work offer: {catalog:#}"));
+    Members { _authority: authority, provider, consumer, provider_run, consumer_run, dataset_id, offer_id }
+}
+
+#[tokio::test]
+async fn two_members_negotiate_with_dcp_on_every_message() {
+    // Every field bound: the authority and both folders must live to the end of the test.
+    let Members { _authority, provider: _provider, consumer, provider_run, consumer_run, dataset_id, offer_id } =
+        members_with_an_offer().await;
 
     let request = json!({
         "counterPartyAddress": format!("{}/dsp/2025-1", provider_run.protocol),
@@ -534,6 +553,41 @@ async fn two_members_negotiate_with_dcp_on_every_message() {
     validate(MessageKind::ContractNegotiationError, &error).expect("schema-valid");
 
     drop(consumer_run);
+    assert!(provider_run.stop().await.success());
+}
+
+/// DCP off is off both ways: a consumer switched off presents no token, so a provider that requires
+/// DCP refuses its request, and the consumer shows the provider's reason on the negotiation.
+#[tokio::test]
+async fn a_consumer_with_dcp_off_presents_no_token_and_shows_the_refusal() {
+    // Every field bound: the authority and both folders must live to the end of the test.
+    let Members { _authority, provider: _provider, consumer, provider_run, consumer_run, dataset_id, offer_id } =
+        members_with_an_offer().await;
+    assert!(consumer_run.stop().await.success());
+    let bind = format!("127.0.0.1:{}", consumer.port);
+    let consumer_off = Running::start_with_env(
+        &consumer.config(),
+        consumer.api_key(),
+        &[("PASSERELLE_PROTOCOL_BIND", &bind), ("PASSERELLE_DCP_ENABLED", "false")],
+    )
+    .await;
+    let request = json!({
+        "counterPartyAddress": format!("{}/dsp/2025-1", provider_run.protocol),
+        "offerId": offer_id,
+        "datasetId": dataset_id
+    });
+    // The consumer reads the offer from the provider first: refused there, it says why and stores nothing.
+    let (status, refused) = consumer_off.api_json(Method::POST, "/api/v1/negotiations", &request).await;
+    assert_eq!(status, 502, "{refused:#}");
+    assert_eq!(refused["error"], "counter_party_failed", "{refused:#}");
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(message.contains("401") && message.contains("MISSING_AUTHORIZATION"), "{refused:#}");
+    for running in [&consumer_off, &provider_run] {
+        let (status, negotiations) = running.api_json(Method::GET, "/api/v1/negotiations", &Value::Null).await;
+        assert_eq!(status, 200, "{negotiations:#}");
+        assert!(!negotiations.to_string().contains("urn:uuid:"), "no negotiation stored: {negotiations:#}");
+    }
+    drop(consumer_off);
     assert!(provider_run.stop().await.success());
 }
 

@@ -45,7 +45,8 @@ pub struct IdentitySettings {
     pub dir: PathBuf,
     /// Resolve did:web documents, status lists and credential services over plain HTTP (tests only).
     pub allow_http_did_web: bool,
-    /// Whether protocol calls must carry a DCP token that verifies.
+    /// Whether protocol calls must carry a DCP token that verifies; also whether ours carry one
+    /// (with DCP off, outgoing DSP messages have no `Authorization` header).
     pub dcp_enabled: bool,
     pub status_list_ttl: Duration,
     pub did_cache_ttl: Duration,

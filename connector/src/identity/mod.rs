@@ -237,7 +237,11 @@ impl std::fmt::Display for IdentityReport {
         if !membership {
             writeln!(f, "membership: none yet (passerelle identity onboard --authority URL)")?;
         }
-        writeln!(f, "DCP on protocol calls: {}", if self.dcp_enabled { "required" } else { "off" })?;
+        writeln!(
+            f,
+            "DCP on protocol calls: {}",
+            if self.dcp_enabled { "required and presented" } else { "off (no token asked, none sent)" }
+        )?;
         if self.trusted_membership_issuers.is_empty() {
             write!(f, "trusted membership issuers: none (set [trust] membership)")
         } else {
