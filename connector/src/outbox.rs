@@ -511,7 +511,7 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
     while tasks.join_next().await.is_some() {}
 }
 
-fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding this lock leaves only plain data behind, which stays usable.
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -199,10 +199,10 @@ impl Processes {
     }
 
     /// Records that outbox entry `outbox_id` of process `pid` was delivered (and the counter-party's pid its
-    /// answer taught us). Deliveries that end while a mark is being written wait and are written together, in
-    /// one transaction: a delivery's mark is a change of its own, and at 100 concurrent negotiations four of a
-    /// negotiation's nine changes were marks (BENCHMARKS.md). Answered once the mark is committed; after a push,
-    /// the transfer then goes on (`after_push`).
+    /// answer taught us). The mark is written by the next change that takes the writer lock, in that change's
+    /// transaction (`Processes::on_locked`); only when no change comes within `MARK_DEFER` does the first
+    /// delivery waiting write the marks in a transaction of their own. Answered once the mark is committed; after a push, the
+    /// transfer then goes on (`after_push`).
     pub(crate) async fn delivered(
         &self,
         outbox_id: i64,
@@ -222,14 +222,14 @@ impl Processes {
             marks.push(Mark { outbox_id, process: process.to_string(), pid: pid.to_string(), learned, done });
             marks.len() == 1
         };
-        if first {
-            self.write_marks().await;
-        }
+        // The first mark waiting gives changes `MARK_DEFER` to take it along (the counter-party's answer to
+        // what was just delivered is usually such a change); the others wait for the first, and write theirs
+        // themselves only if it was cancelled (the worker stops).
+        let wait = if first { MARK_DEFER } else { MARK_WAIT };
         let mut written = std::pin::pin!(written);
         let outcome = tokio::select! {
             outcome = &mut written => outcome,
-            // The delivery that was to write this mark was cancelled (the worker stops): write it ourselves.
-            () = tokio::time::sleep(MARK_WAIT) => {
+            () = tokio::time::sleep(wait) => {
                 self.write_marks().await;
                 written.await
             }
@@ -239,36 +239,6 @@ impl Processes {
             return self.after_push(pid).await.map_err(|e| e.to_string());
         }
         Ok(())
-    }
-
-    /// Writes every mark waiting when this change holds the writer lock, and answers them.
-    async fn write_marks(&self) {
-        let mut taken: Vec<Mark> = Vec::new();
-        let result = self
-            .write(|db| {
-                // Taken under the writer lock: a mark queued after this is written by the change that queued it.
-                taken =
-                    std::mem::take(&mut *self.inner.marks.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-                for mark in &taken {
-                    crate::outbox::mark_sent(db, mark.outbox_id)?;
-                    if let Some((provider_pid, consumer_pid)) = &mark.learned {
-                        let query = if mark.process == "negotiation" {
-                            "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
-                             WHERE pid = ? AND counterparty_pid IS NULL"
-                        } else {
-                            "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
-                             WHERE pid = ? AND counterparty_pid IS NULL"
-                        };
-                        db.prepare_cached(query)?.execute((consumer_pid, provider_pid, &mark.pid))?;
-                    }
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| e.to_string());
-        for mark in taken {
-            let _ = mark.done.send(result.clone());
-        }
     }
 
     /// The outbox gave up on an entry: the process shows the error; a failed push ends the transfer.
@@ -299,7 +269,46 @@ pub(crate) struct Mark {
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
-/// How long a delivery waits for another to write its mark before writing it itself.
+impl Mark {
+    /// Tells the delivery waiting whether its mark was committed.
+    pub(crate) fn answer(self, result: Result<(), String>) {
+        let _ = self.done.send(result);
+    }
+}
+
+/// Writes `marks` in the caller's transaction; what became of each, in order. A mark that fails leaves the
+/// transaction to the change it rides with (SQLite undoes only the failed statement).
+pub(crate) fn apply_marks(db: &Db, marks: &[Mark]) -> Vec<Result<(), String>> {
+    marks
+        .iter()
+        .map(|mark| {
+            crate::outbox::mark_sent(db, mark.outbox_id)?;
+            if let Some((provider_pid, consumer_pid)) = &mark.learned {
+                let query = if mark.process == "negotiation" {
+                    "UPDATE negotiations SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+                     WHERE pid = ? AND counterparty_pid IS NULL"
+                } else {
+                    "UPDATE transfers SET counterparty_pid = CASE side WHEN 'provider' THEN ? ELSE ? END
+                     WHERE pid = ? AND counterparty_pid IS NULL"
+                };
+                db.prepare_cached(query)?.execute((consumer_pid, provider_pid, &mark.pid))?;
+            }
+            Ok(())
+        })
+        .map(|applied: Result<(), rusqlite::Error>| applied.map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Answers each of `marks` with its result from [`apply_marks`], once their transaction has committed.
+pub(crate) fn answer_marks(marks: Vec<Mark>, results: Vec<Result<(), String>>) {
+    for (mark, result) in marks.into_iter().zip(results) {
+        mark.answer(result);
+    }
+}
+
+/// How long the first delivery waiting lets changes take the marks along before writing them itself.
+const MARK_DEFER: std::time::Duration = std::time::Duration::from_millis(20);
+/// How long a later delivery waits for the first to write its mark before writing it itself.
 const MARK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn offer_of(message: &NegotiationMessage) -> Option<&Value> {
@@ -528,5 +537,54 @@ mod host_tests {
             assert_eq!(view.outbox[0].status, "sent", "{pid}");
             assert_eq!(view.record.counterparty_pid.as_deref(), Some(format!("urn:p:{id}").as_str()), "{pid}");
         }
+    }
+    /// Queues a request and a mark for its delivery without writing the mark, as a delivery ending while
+    /// another change holds the writer lock would.
+    async fn request_with_waiting_mark(
+        host: &Processes,
+        n: usize,
+    ) -> (String, i64, tokio::sync::oneshot::Receiver<Result<(), String>>) {
+        use crate::contracts::{NegotiationStart, OfferChoice};
+        let offer = json!({"@id": format!("urn:o:{n}"), "target": "work:a", "permission": [{"action": "use"}]});
+        let start = NegotiationStart {
+            counter_party_address: "http://127.0.0.1:9/dsp/2025-1".into(),
+            offer: OfferChoice::Full(offer),
+        };
+        let view = host.start_negotiation(start).await.unwrap();
+        let (pid, id) = (view.record.pid.clone(), view.outbox[0].id);
+        let (done, written) = tokio::sync::oneshot::channel();
+        let learned = Some((format!("urn:p:{n}"), pid.clone()));
+        let mark = Mark { outbox_id: id, process: "negotiation".into(), pid: pid.clone(), learned, done };
+        host.inner.marks.lock().unwrap().push(mark);
+        (pid, id, written)
+    }
+
+    #[tokio::test]
+    async fn a_waiting_mark_rides_with_the_next_change_and_is_kept_when_that_change_fails() {
+        let host = host().await;
+        let (pid, _, mut written) = request_with_waiting_mark(&host, 1).await;
+
+        // A change that fails is rolled back: the mark is not answered and waits for the next change.
+        let failed: Result<(), ProcessError> = host.write(|_| Err(ProcessError::Invalid("refused".into()))).await;
+        assert!(failed.is_err());
+        assert!(written.try_recv().is_err(), "not answered by a change that was rolled back");
+        assert_eq!(host.negotiation(&pid).await.unwrap().outbox[0].status, "pending");
+        assert_eq!(host.inner.marks.lock().unwrap().len(), 1, "the mark waits again");
+
+        // The next change, about anything, writes it in its own transaction.
+        let (other, _, mut other_written) = request_with_waiting_mark(&host, 2).await;
+        assert_eq!(host.inner.marks.lock().unwrap().len(), 1, "the start of `other` took the first mark along");
+        assert_eq!(written.try_recv(), Ok(Ok(())));
+        let view = host.negotiation(&pid).await.unwrap();
+        assert_eq!(view.outbox[0].status, "sent");
+        assert_eq!(view.record.counterparty_pid.as_deref(), Some("urn:p:1"));
+
+        // With no change coming, the waiting delivery writes it itself; a read does not.
+        host.negotiation(&other).await.unwrap();
+        assert!(other_written.try_recv().is_err(), "a read writes no mark");
+        host.write_marks().await;
+        assert_eq!(other_written.try_recv(), Ok(Ok(())));
+        assert_eq!(host.negotiation(&other).await.unwrap().outbox[0].status, "sent");
+        assert!(host.inner.marks.lock().unwrap().is_empty());
     }
 }

@@ -43,7 +43,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Mutex, Notify};
 
 use crate::catalog::StoreCatalog;
-use crate::outbox::SharedTokens;
+use crate::outbox::{SharedTokens, lock};
 use crate::store::Store;
 use crate::store::direct::{self, Db, DirectError};
 use crate::webhooks::WebhookFilter;
@@ -263,26 +263,79 @@ impl Processes {
         committed: impl FnOnce(R) -> S,
     ) -> Result<Result<S, E>, DirectError> {
         let mut writer = self.inner.write.lock().await;
+        self.on_locked(&mut writer, write, work, committed).await
+    }
+
+    /// Writes the delivery marks waiting ([`Processes::delivered`]) in a transaction of their own, unless a
+    /// change that held the writer lock before took them all.
+    pub(crate) async fn write_marks(&self) {
+        let mut writer = self.inner.write.lock().await;
+        if lock(&self.inner.marks).is_empty() {
+            return;
+        }
+        if let Err(e) = self.on_locked(&mut writer, true, |_| Ok::<(), DirectError>(()), |done| done).await {
+            // Not written: their deliveries count as not recorded, and their entries are sent again.
+            for mark in std::mem::take(&mut *lock(&self.inner.marks)) {
+                mark.answer(Err(e.to_string()));
+            }
+        }
+    }
+
+    /// [`Processes::on_writer`] once the lock is held. A write also marks the deliveries that ended since the
+    /// last one, after its own work and in its transaction: a mark needs no transaction of its own, and at 100
+    /// concurrent negotiations those were a third of the commits (BENCHMARKS.md). When the change fails, the
+    /// marks go back to wait for the next.
+    async fn on_locked<R, E, S>(
+        &self,
+        writer: &mut Writer,
+        write: bool,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+        committed: impl FnOnce(R) -> S,
+    ) -> Result<Result<S, E>, DirectError> {
+        let marks = if write { std::mem::take(&mut *lock(&self.inner.marks)) } else { Vec::new() };
+        let mut marked = Vec::new();
+        let work = |db: &Db| {
+            let out = work(db);
+            if out.is_ok() {
+                marked = host::apply_marks(db, &marks);
+            }
+            out
+        };
         let conn = match writer.conn.take() {
             Some(conn) => Some(conn),
-            None => self.inner.store.own_connection().map_err(|e| DirectError::from(e.to_string()))?,
+            None => match self.inner.store.own_connection() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    lock(&self.inner.marks).extend(marks);
+                    return Err(DirectError::from(e.to_string()));
+                }
+            },
         };
-        let Some(mut conn) = conn else {
-            let mut pooled = self.pool().acquire().await?;
-            let out = direct::lent(&mut pooled, write, work).await;
-            return out.map(|done| done.map(committed));
+        let out = match conn {
+            None => match self.pool().acquire().await {
+                Ok(mut pooled) => direct::lent(&mut pooled, write, work).await,
+                Err(e) => Err(e.into()),
+            },
+            Some(mut conn) => {
+                let began = std::time::Instant::now();
+                let out = direct::run_on(&mut conn, write, work).await;
+                // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
+                tracing::debug!(
+                    target: "passerelle_connector::store::direct",
+                    elapsed_secs = began.elapsed().as_secs_f64(),
+                    summary = if write { "direct write transaction" } else { "direct read transaction" },
+                );
+                if out.is_ok() {
+                    // Kept only while it works: after a failure of its own, the next change opens a fresh one.
+                    writer.conn = Some(conn);
+                }
+                out
+            }
         };
-        let began = std::time::Instant::now();
-        let out = direct::run_on(&mut conn, write, work).await;
-        // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
-        tracing::debug!(
-            target: "passerelle_connector::store::direct",
-            elapsed_secs = began.elapsed().as_secs_f64(),
-            summary = if write { "direct write transaction" } else { "direct read transaction" },
-        );
-        if out.is_ok() {
-            // Kept only while it works: after a failure of its own, the next change opens a fresh one.
-            writer.conn = Some(conn);
+        if matches!(out, Ok(Ok(_))) {
+            host::answer_marks(marks, marked);
+        } else {
+            lock(&self.inner.marks).extend(marks);
         }
         out.map(|done| done.map(committed))
     }
