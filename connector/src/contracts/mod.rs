@@ -75,8 +75,10 @@ pub(crate) struct Inner {
     pub(crate) catalog: StoreCatalog,
     /// Serialises process changes: one writer at a time keeps SQLite transactions from
     /// deadlocking on lock upgrades and makes read-check-write sequences atomic. It holds the
-    /// connection [`Processes::transact`] writes on.
-    pub(crate) write: Mutex<Writer>,
+    /// connection [`Processes::transact`] writes on. The checkpoint thread holds it for the end of a pass.
+    pub(crate) write: Arc<Mutex<Writer>>,
+    /// Whether a thread checkpoints the store (`store::checkpoint`), so that the host's commits do not.
+    pub(crate) checkpointed: bool,
     /// Wakes the outbox worker when something was queued.
     pub(crate) wake: Notify,
     /// Entries committed since the outbox worker last looked ([`Processes::dispatch`]).
@@ -175,13 +177,21 @@ impl Processes {
             reqwest::Client::new()
         });
         let base_url = protocol_base_url.trim_end_matches('/').to_string();
+        let write = Arc::new(Mutex::new(Writer::default()));
+        let checkpointed = store.file().is_some_and(|path| {
+            crate::store::checkpoint::start(path, Arc::downgrade(&write), |writers: &Mutex<Writer>, pass| {
+                let _held = writers.blocking_lock();
+                pass();
+            })
+        });
         Processes {
             inner: Arc::new(Inner {
                 catalog: StoreCatalog::new(store.clone(), participant_id.to_string()),
                 store,
                 participant_id: participant_id.to_string(),
                 base_url,
-                write: Mutex::new(Writer::default()),
+                write,
+                checkpointed,
                 wake: Notify::new(),
                 fresh: StdMutex::new(Vec::new()),
                 marks: StdMutex::new(Vec::new()),
@@ -303,7 +313,7 @@ impl Processes {
         };
         let conn = match writer.conn.take() {
             Some(conn) => Some(conn),
-            None => match self.inner.store.own_connection() {
+            None => match self.inner.store.own_connection(self.inner.checkpointed) {
                 Ok(conn) => conn,
                 Err(e) => {
                     lock(&self.inner.marks).extend(marks);

@@ -241,7 +241,7 @@ mod tests {
     async fn a_change_waits_for_another_writer_without_blocking_and_then_commits() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_file(&dir.path().join("p.db")).await.unwrap();
-        let mut own = store.own_connection().unwrap().expect("a file store");
+        let mut own = store.own_connection(false).unwrap().expect("a file store");
         own.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
         // Another connection (an import, say) holds the write lock for a while.
         let mut other = store.pool().acquire().await.unwrap();

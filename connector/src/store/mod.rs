@@ -11,6 +11,7 @@
 //! pagination (`WHERE id > cursor ORDER BY id LIMIT n`), whose cost does not grow
 //! with the size of the table.
 
+pub(crate) mod checkpoint;
 pub(crate) mod direct;
 mod imports;
 mod media;
@@ -184,9 +185,15 @@ impl Store {
         &self.pool
     }
 
+    /// The database file (`None` for a private in-memory database).
+    pub(crate) fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
     /// A connection of its own to the database file, outside the pool and without sqlx (the process host's:
     /// `direct`), with the pool's settings; `None` for a private in-memory database, which only the pool reaches.
-    pub(crate) fn own_connection(&self) -> Result<Option<rusqlite::Connection>, StoreError> {
+    /// With `checkpointed` a thread copies the WAL back (`checkpoint`) and this connection's commits do not.
+    pub(crate) fn own_connection(&self, checkpointed: bool) -> Result<Option<rusqlite::Connection>, StoreError> {
         let Some(path) = &self.file else { return Ok(None) };
         let open_err =
             |e: rusqlite::Error| StoreError::Open { location: path.display().to_string(), reason: e.to_string() };
@@ -194,15 +201,16 @@ impl Store {
         // No busy timeout: `direct::run_on` waits for the write lock asynchronously.
         db.busy_timeout(Duration::ZERO).map_err(open_err)?;
         // The pool set WAL on the file already; the rest is per connection. This connection writes every
-        // process change: memory-mapped reads keep its pages off `pread`, and a checkpoint every 10,000 pages
-        // instead of 1,000 means a tenth of the checkpoints' fsyncs (the WAL grows to about 40 MiB between
-        // them). The page cache keeps SQLite's default size on purpose: a commit after a b-tree page split
-        // walks the whole cache (`pcache1Truncate`), which with a 64 MiB cache took 10 % of the CPU of a
-        // negotiation (BENCHMARKS.md).
-        db.execute_batch(
+        // process change: memory-mapped reads keep its pages off `pread`. Without the checkpoint thread, a
+        // checkpoint every 10,000 pages instead of 1,000 means a tenth of the checkpoints' fsyncs. The page
+        // cache keeps SQLite's default size on purpose: a commit after a b-tree page split walks the whole
+        // cache (`pcache1Truncate`), which with a 64 MiB cache took 10 % of the CPU of a negotiation
+        // (BENCHMARKS.md).
+        let autocheckpoint = if checkpointed { 0 } else { 10_000 };
+        db.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = 10000;",
-        )
+             PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = {autocheckpoint};",
+        ))
         .map_err(open_err)?;
         Ok(Some(db))
     }

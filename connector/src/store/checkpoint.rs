@@ -1,0 +1,146 @@
+//! Copying the WAL back into the database file, off the writers' path.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so the process host's
+//! writer held its lock while the checkpoint copied pages and waited for two `fsync`s: every change of the
+//! connector stood still meanwhile (at 100 concurrent negotiations the two cores were a fifth idle or waiting
+//! on the disk, BENCHMARKS.md). Here a thread of its own does the slow part. A first pass copies what the WAL
+//! holds while changes go on; when the WAL has grown past [`RESTART_AT`], a second pass with the writers held
+//! copies only what was committed during the first, so the WAL is wholly in the database and the next commit
+//! starts it again from the beginning. That keeps the WAL bounded, as the automatic checkpoint did.
+
+use std::path::Path;
+use std::sync::Weak;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// WAL frames (pages) past which a pass finishes with the writers held, so the WAL starts again.
+pub(crate) const RESTART_AT: i64 = 4096;
+/// How often the WAL is looked at.
+const TICK: Duration = Duration::from_millis(100);
+
+/// What a pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pass {
+    /// Frames in the WAL when the last checkpoint of the pass began.
+    pub frames: i64,
+    /// Frames of those now in the database file.
+    pub copied: i64,
+    /// Whether the pass finished with the writers held.
+    pub held: bool,
+}
+
+/// One pass: a checkpoint while writers go on, then, if the WAL holds [`RESTART_AT`] frames or more, one
+/// inside `hold` (which runs what it is given with every writer of the host held off).
+pub(crate) fn pass(db: &Connection, hold: &dyn Fn(&mut dyn FnMut())) -> Result<Pass, rusqlite::Error> {
+    let (frames, copied) = passive(db)?;
+    if frames < RESTART_AT {
+        return Ok(Pass { frames, copied, held: false });
+    }
+    let mut outcome = Err(rusqlite::Error::InvalidQuery);
+    hold(&mut || outcome = passive(db));
+    let (frames, copied) = outcome?;
+    Ok(Pass { frames, copied, held: true })
+}
+
+/// `PRAGMA wal_checkpoint(PASSIVE)`: (frames in the WAL, frames copied); it never waits for a lock.
+fn passive(db: &Connection) -> Result<(i64, i64), rusqlite::Error> {
+    db.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
+}
+
+/// A connection for checkpoints of the database at `path`.
+pub(crate) fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let db = Connection::open(path)?;
+    db.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+    Ok(db)
+}
+
+/// Runs passes every [`TICK`] on a thread of its own for as long as `writers` lives; `hold` locks them.
+/// Whether the thread runs: when it does not, the commits must checkpoint themselves.
+pub(crate) fn start<W: Send + Sync + 'static>(
+    path: &Path,
+    writers: Weak<W>,
+    hold: impl Fn(&W, &mut dyn FnMut()) + Send + 'static,
+) -> bool {
+    let db = match open(path) {
+        Ok(db) => db,
+        Err(e) => {
+            tracing::warn!(error = %e, path = %path.display(), "no checkpoint thread: the commits checkpoint");
+            return false;
+        }
+    };
+    let spawned = std::thread::Builder::new().name("passerelle-checkpoint".into()).spawn(move || {
+        loop {
+            std::thread::sleep(TICK);
+            let Some(held) = writers.upgrade() else { return };
+            if let Err(e) = pass(&db, &|run: &mut dyn FnMut()| hold(&held, run)) {
+                tracing::warn!(error = %e, "checkpoint failed; the next pass tries again");
+            }
+        }
+    });
+    if let Err(e) = &spawned {
+        tracing::warn!(error = %e, "no checkpoint thread: the commits checkpoint");
+    }
+    spawned.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn wal_database() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Connection::open(dir.path().join("store.db")).unwrap();
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);",
+        )
+        .unwrap();
+        (dir, db)
+    }
+
+    fn write_pages(db: &Connection, pages: usize) {
+        for _ in 0..pages {
+            db.execute("INSERT INTO t (v) VALUES (zeroblob(4000))", []).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_small_wal_is_copied_without_holding_the_writers() {
+        let (dir, writer) = wal_database();
+        write_pages(&writer, 100);
+        let checkpoints = open(&dir.path().join("store.db")).unwrap();
+        let held = Cell::new(0);
+        let done = pass(&checkpoints, &|run: &mut dyn FnMut()| {
+            held.set(held.get() + 1);
+            run();
+        })
+        .unwrap();
+        assert!(!done.held && held.get() == 0, "{done:?}");
+        assert!(done.frames >= 100 && done.copied == done.frames, "{done:?}");
+    }
+
+    #[test]
+    fn a_grown_wal_is_finished_with_the_writers_held_and_then_starts_again() {
+        let (dir, writer) = wal_database();
+        write_pages(&writer, RESTART_AT as usize + 100);
+        let checkpoints = open(&dir.path().join("store.db")).unwrap();
+        let held = Cell::new(0);
+        let done = pass(&checkpoints, &|run: &mut dyn FnMut()| {
+            held.set(held.get() + 1);
+            // What commits just before the writers are held is copied by the held pass too.
+            write_pages(&writer, 10);
+            run();
+        })
+        .unwrap();
+        assert_eq!(held.get(), 1);
+        // The held pass copied what was committed after the first (which had copied everything before).
+        assert!(done.held && done.frames >= 10 && done.copied == done.frames, "{done:?}");
+        // Everything was copied, so the next commit writes the WAL from its first frame again.
+        write_pages(&writer, 1);
+        let (frames, _) = passive(&checkpoints).unwrap();
+        assert!(frames < 10, "the WAL started again: {frames} frames");
+        let rows: i64 = writer.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, RESTART_AT + 111);
+    }
+}
