@@ -134,7 +134,8 @@ pub fn decide_between(
         .clone()
         .or_else(|| requested.assignee().map(str::to_string))
         .unwrap_or_else(|| "urn:passerelle:participant:unauthenticated".to_string());
-    let agreement_id = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    // Time-ordered like process ids (`new_pid`).
+    let agreement_id = format!("urn:uuid:{}", uuid::Uuid::now_v7());
     let agreement = match requested.clone().into_agreement(&agreement_id, provider_id, &assignee, at) {
         Ok(p) => p,
         Err(e) => return refuse(POLICY_REFUSED, format!("no agreement can be made from the requested offer: {e}")),

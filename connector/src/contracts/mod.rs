@@ -413,8 +413,10 @@ pub(crate) fn format_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
 
+/// A new process id. Time-ordered (UUIDv7): the index entries of processes begun together land on the same
+/// pages, which a checkpoint then copies once for many of them.
 pub(crate) fn new_pid() -> String {
-    format!("urn:uuid:{}", uuid::Uuid::new_v4())
+    format!("urn:uuid:{}", uuid::Uuid::now_v7())
 }
 
 /// Reasons of a termination or suspension message as text (they may be any JSON value).
