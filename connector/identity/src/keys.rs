@@ -205,7 +205,7 @@ impl KeyPair {
         }
         let malformed = |e: josekit::JoseError| KeyError::Malformed { origin: origin.into(), reason: e.to_string() };
         let mut signer: Box<dyn JwsSigner> = match natural {
-            Algorithm::Es256 => Box::new(josekit::jws::ES256.signer_from_jwk(&jwk).map_err(malformed)?),
+            Algorithm::Es256 => Box::new(crate::es256::Es256Signer::from_jwk(jwk.as_ref()).map_err(malformed)?),
             Algorithm::EdDsa => Box::new(josekit::jws::EdDSA.signer_from_jwk(&jwk).map_err(malformed)?),
             Algorithm::Rs256 => Box::new(josekit::jws::RS256.signer_from_jwk(&jwk).map_err(malformed)?),
             Algorithm::Ps256 => Box::new(josekit::jws::PS256.signer_from_jwk(&jwk).map_err(malformed)?),
@@ -415,21 +415,26 @@ impl PublicKey {
             return Ok(verifier);
         }
         let invalid = |e: josekit::JoseError| PublicKeyError::Invalid { algorithm, reason: e.to_string() };
-        let jwk = Jwk::from_map(map).map_err(invalid)?;
+        let jwk = |map| Jwk::from_map(map).map_err(invalid);
         let verifier: Arc<dyn JwsVerifier> = match algorithm {
-            Algorithm::Es256 => Arc::new(josekit::jws::ES256.verifier_from_jwk(&jwk).map_err(invalid)?),
-            Algorithm::EdDsa => Arc::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk).map_err(invalid)?),
-            Algorithm::Rs256 => Arc::new(josekit::jws::RS256.verifier_from_jwk(&jwk).map_err(invalid)?),
-            Algorithm::Ps256 => Arc::new(josekit::jws::PS256.verifier_from_jwk(&jwk).map_err(invalid)?),
+            Algorithm::Es256 => Arc::new(crate::es256::Es256Verifier::from_jwk(&map).map_err(invalid)?),
+            Algorithm::EdDsa => Arc::new(josekit::jws::EdDSA.verifier_from_jwk(&jwk(map)?).map_err(invalid)?),
+            Algorithm::Rs256 => Arc::new(josekit::jws::RS256.verifier_from_jwk(&jwk(map)?).map_err(invalid)?),
+            Algorithm::Ps256 => Arc::new(josekit::jws::PS256.verifier_from_jwk(&jwk(map)?).map_err(invalid)?),
         };
-        let mut verifiers = lock(&VERIFIERS);
-        if verifiers.len() >= MAX_VERIFIERS {
-            // Far more keys than a data space's participants rotate through: start over rather than track use.
-            verifiers.clear();
-        }
-        verifiers.insert((algorithm, material), verifier.clone());
-        Ok(verifier)
+        Ok(keep_verifier(algorithm, material, verifier))
     }
+}
+
+/// Keeps `verifier` in [`VERIFIERS`] for the key `material` and gives it back.
+fn keep_verifier(algorithm: Algorithm, material: String, verifier: Arc<dyn JwsVerifier>) -> Arc<dyn JwsVerifier> {
+    let mut verifiers = lock(&VERIFIERS);
+    if verifiers.len() >= MAX_VERIFIERS {
+        // Far more keys than a data space's participants rotate through: start over rather than track use.
+        verifiers.clear();
+    }
+    verifiers.insert((algorithm, material), verifier.clone());
+    verifier
 }
 
 /// Most verifiers kept by [`PublicKey::verifier`].

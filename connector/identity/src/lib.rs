@@ -19,6 +19,7 @@ pub mod authority;
 pub mod clock;
 pub mod dcp;
 pub mod did;
+mod es256;
 pub mod jose;
 pub mod keys;
 pub mod status;
