@@ -494,6 +494,10 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
                 (id, pid, outcome)
             });
         }
+        // Deliveries waiting for their marks hold up what is queued behind them, and their slots: while
+        // anything waits so, marks are written at once rather than when a change comes along.
+        let held_up = !round.ready.is_empty() || round.busy.values().any(|waiting| !waiting.is_empty());
+        processes.marks_held_up(held_up);
         let until = round.retry_at.map_or(next_poll, |at| at.min(next_poll));
         tokio::select! {
             _ = processes.inner.wake.notified() => {}

@@ -10,6 +10,7 @@ use passerelle_dsp::message::negotiation::{
 use passerelle_dsp::negotiation::{NegotiationHost, NegotiationMessage, State, next};
 use passerelle_dsp::process::{CallerIdentity, ProtocolError, Role};
 use serde_json::Value;
+use std::sync::atomic::Ordering;
 use time::OffsetDateTime;
 
 use super::decide::{Decision, Requester, decide};
@@ -217,6 +218,8 @@ impl Processes {
             Delivered::Pushed | Delivered::Negotiation(None) | Delivered::Transfer(None) => None,
         };
         let (done, written) = tokio::sync::oneshot::channel();
+        // Made before the check below, so that a wake-up between the two is not lost.
+        let wanted = self.inner.marks_wanted.notified();
         let first = {
             let mut marks = self.inner.marks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             marks.push(Mark { outbox_id, process: process.to_string(), pid: pid.to_string(), learned, done });
@@ -224,14 +227,24 @@ impl Processes {
         };
         // The first mark waiting gives changes `MARK_DEFER` to take it along (the counter-party's answer to
         // what was just delivered is usually such a change); the others wait for the first, and write theirs
-        // themselves only if it was cancelled (the worker stops).
+        // themselves only if it was cancelled (the worker stops). When the outbox has entries held up by
+        // deliveries waiting so (the next message of this process, say), the marks are written at once.
         let wait = if first { MARK_DEFER } else { MARK_WAIT };
         let mut written = std::pin::pin!(written);
-        let outcome = tokio::select! {
-            outcome = &mut written => outcome,
-            () = tokio::time::sleep(wait) => {
-                self.write_marks().await;
-                written.await
+        let outcome = if self.inner.marks_held_up.load(Ordering::Acquire) {
+            self.write_marks().await;
+            written.await
+        } else {
+            tokio::select! {
+                outcome = &mut written => outcome,
+                () = tokio::time::sleep(wait) => {
+                    self.write_marks().await;
+                    written.await
+                }
+                () = wanted => {
+                    self.write_marks().await;
+                    written.await
+                }
             }
         };
         outcome.unwrap_or_else(|_| Err("the delivery mark was not written".to_string()))?;
@@ -239,6 +252,14 @@ impl Processes {
             return self.after_push(pid).await.map_err(|e| e.to_string());
         }
         Ok(())
+    }
+
+    /// The outbox worker says whether entries wait behind deliveries; when they start to, the deliveries
+    /// waiting for their marks write them.
+    pub(crate) fn marks_held_up(&self, held_up: bool) {
+        if !self.inner.marks_held_up.swap(held_up, Ordering::AcqRel) && held_up {
+            self.inner.marks_wanted.notify_waiters();
+        }
     }
 
     /// The outbox gave up on an entry: the process shows the error; a failed push ends the transfer.

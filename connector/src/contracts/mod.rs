@@ -31,6 +31,7 @@ mod watch;
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -85,6 +86,10 @@ pub(crate) struct Inner {
     pub(crate) fresh: StdMutex<Vec<crate::outbox::Due>>,
     /// Deliveries waiting for their mark to be written ([`Processes::delivered`]).
     pub(crate) marks: StdMutex<Vec<host::Mark>>,
+    /// Whether the outbox worker has entries held up by deliveries (their marks are then written at once),
+    /// and the wake-up of deliveries waiting for their marks when it starts to.
+    pub(crate) marks_held_up: AtomicBool,
+    pub(crate) marks_wanted: Notify,
     /// Management callers waiting for a process to change ([`Processes::wait_negotiation`]), by pid.
     pub(crate) watchers: StdMutex<HashMap<String, Arc<Notify>>>,
     pub(crate) http: reqwest::Client,
@@ -195,6 +200,8 @@ impl Processes {
                 wake: Notify::new(),
                 fresh: StdMutex::new(Vec::new()),
                 marks: StdMutex::new(Vec::new()),
+                marks_held_up: AtomicBool::new(false),
+                marks_wanted: Notify::new(),
                 watchers: StdMutex::new(HashMap::new()),
                 http,
                 tokens: SharedTokens::new(tokens),
