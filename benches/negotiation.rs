@@ -10,7 +10,11 @@
 //!
 //! Environment: `PASSERELLE_BENCH_SECONDS` (per level, default 5), `PASSERELLE_BENCH_LEVELS`
 //! (default `1,10,100`), `PASSERELLE_BENCH_DCP` (`off`, `on` or `both`, default `both`),
-//! `PASSERELLE_BENCH_TRACE` (a `RUST_LOG` filter: both connectors log to the temp dir).
+//! `PASSERELLE_BENCH_TRACE` (a `RUST_LOG` filter: both connectors log to the temp dir),
+//! `PASSERELLE_BENCH_PACE` (default `1000`, or `off`): after the closed-loop levels, a paced level where 100
+//! clients start that many negotiations per second between them. A closed loop of 100 clients always has
+//! 100 negotiations in flight, so its latency is 100 / throughput (Little's law); the paced level shows the
+//! latency at a given rate with 100 clients, which is what a latency goal at a rate can be held to.
 //!
 //! Where the time goes: the crypto part is computed from the number of ES256 signatures and
 //! verifications a negotiation takes with DCP on (see [`CRYPTO_PER_MESSAGE`]) times their
@@ -30,6 +34,9 @@ use serde_json::{Value, json};
 
 /// DSP messages in one negotiation: request, agreement, verification, FINALIZED event.
 const MESSAGES_PER_NEGOTIATION: u32 = 4;
+/// Clients of the paced level (`PASSERELLE_BENCH_PACE`).
+const PACED_CLIENTS: usize = 100;
+
 /// ES256 operations per DSP message with DCP on in steady state, from the code path
 /// (`DcpTokenSource`, `ParticipantVerifier::verify_authorization`): the caller signs a fresh ID
 /// token and the verifier checks it. The access token inside is reused per counter-party, so
@@ -373,7 +380,18 @@ async fn negotiate(http: &reqwest::Client, management: &str, key: &str, body: &V
     }
 }
 
-async fn level(http: &reqwest::Client, pair: &Pair, concurrency: usize, duration: Duration) -> Level {
+/// `concurrency` clients, each negotiating one after the other for `duration`. Closed loop (`pace: None`): each
+/// starts its next negotiation as soon as the last ended. Paced (`Some(rate)`): the clients together start `rate`
+/// negotiations per second, each on its own schedule (client `i` at `i / rate`, then every `concurrency / rate`);
+/// a latency is counted from the scheduled start, so a negotiation begun late because the last one ran over
+/// counts its wait too.
+async fn level(
+    http: &reqwest::Client,
+    pair: &Pair,
+    concurrency: usize,
+    duration: Duration,
+    pace: Option<f64>,
+) -> Level {
     let body = Arc::new(json!({"counterPartyAddress": format!("{}/dsp/2025-1", pair.provider.protocol()),
         "offer": pair.offer}));
     let (management, key) = (Arc::new(pair.consumer.management()), Arc::new(pair.consumer.api_key()));
@@ -382,16 +400,30 @@ async fn level(http: &reqwest::Client, pair: &Pair, concurrency: usize, duration
     let cpu0 = (cpu_time(pids.0), cpu_time(pids.1));
     let t0 = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..concurrency {
+    let start = tokio::time::Instant::now();
+    for client in 0..concurrency {
         let (http, body, management, key, stop) =
             (http.clone(), body.clone(), management.clone(), key.clone(), stop.clone());
+        let schedule = pace.map(|rate| {
+            let first = start + Duration::from_secs_f64(client as f64 / rate);
+            (first, Duration::from_secs_f64(concurrency as f64 / rate))
+        });
         tasks.spawn(async move {
             let (mut done, mut failed) = (Vec::new(), 0);
+            let mut next = schedule.map(|(first, _)| first);
             while !stop.load(Ordering::Relaxed) {
+                if let Some(at) = next {
+                    tokio::time::sleep_until(at).await;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                let late = next.map_or(Duration::ZERO, |at| at.elapsed());
                 match negotiate(&http, &management, &key, &body).await {
-                    Some(latency) => done.push(latency),
+                    Some(latency) => done.push(late + latency),
                     None => failed += 1,
                 }
+                next = next.zip(schedule).map(|(at, (_, every))| at + every);
             }
             (done, failed)
         });
@@ -506,16 +538,50 @@ fn main() {
         "| DCP | concurrent | completed | failed | per second | p50 ms | p99 ms | max ms | CPU ms/negotiation provider / consumer |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
+    let pace: Option<f64> = match std::env::var("PASSERELLE_BENCH_PACE").as_deref() {
+        Ok("off") | Ok("0") => None,
+        Ok(rate) => Some(rate.parse().expect("PASSERELLE_BENCH_PACE: negotiations per second, or off")),
+        Err(_) => Some(1000.0),
+    };
     let mut by_mode = Vec::new();
+    let mut paced = Vec::new();
     for dcp in &modes {
         let pair = rt.block_on(pair(&http, *dcp));
         // Warm-up: connections, caches (DID documents, status lists), SQLite pages.
-        rt.block_on(level(&http, &pair, 10, Duration::from_millis(500)));
+        rt.block_on(level(&http, &pair, 10, Duration::from_millis(500), None));
         let mode = if *dcp { "on" } else { "off" };
         for &concurrency in &levels {
-            let l = rt.block_on(level(&http, &pair, concurrency, duration));
+            let l = rt.block_on(level(&http, &pair, concurrency, duration, None));
             print_level(mode, &l);
             by_mode.push((*dcp, l));
+        }
+        if let Some(rate) = pace {
+            paced.push((mode, rate, rt.block_on(level(&http, &pair, PACED_CLIENTS, duration, Some(rate)))));
+        }
+    }
+    if !paced.is_empty() {
+        println!();
+        println!(
+            "paced: {PACED_CLIENTS} concurrent clients starting the offered rate between them, each on its own \
+             schedule; latency from the scheduled start"
+        );
+        println!(
+            "| DCP | concurrent | offered/s | completed | failed | per second | p50 ms | p99 ms | max ms | CPU ms/negotiation provider / consumer |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|");
+        for (mode, rate, l) in &paced {
+            println!(
+                "| {mode} | {:>3} | {rate:>6.0} | {:>6} | {:>4} | {:>8.1} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6.2} / {:>6.2} |",
+                l.concurrency,
+                l.completed,
+                l.failed,
+                l.rate(),
+                l.percentile(0.5).as_secs_f64() * 1e3,
+                l.percentile(0.99).as_secs_f64() * 1e3,
+                l.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+                l.cpu.0.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
+                l.cpu.1.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
+            );
         }
     }
 
@@ -541,7 +607,7 @@ fn main() {
     pair.consumer.start(false, Some((filter, &consumer_log)));
     let _ = std::fs::write(&provider_log, "");
     let _ = std::fs::write(&consumer_log, "");
-    let measured = rt.block_on(level(&http, &pair, 10, Duration::from_secs(3)));
+    let measured = rt.block_on(level(&http, &pair, 10, Duration::from_secs(3), None));
     let mut total = Duration::ZERO;
     let mut statements = 0;
     let mut kinds: HashMap<String, (usize, Duration)> = HashMap::new();
