@@ -503,18 +503,24 @@ fn sqlite_time(log: &Path) -> (usize, Duration, HashMap<String, (usize, Duration
 }
 
 fn print_level(mode: &str, l: &Level) {
-    println!(
-        "| {mode} | {:>3} | {:>6} | {:>4} | {:>8.1} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6.2} / {:>6.2} |",
-        l.concurrency,
-        l.completed,
-        l.failed,
-        l.rate(),
-        l.percentile(0.5).as_secs_f64() * 1e3,
-        l.percentile(0.99).as_secs_f64() * 1e3,
-        l.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-        l.cpu.0.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
-        l.cpu.1.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
-    );
+    println!("| {mode} | {:>3} | {} |", l.concurrency, l.columns());
+}
+
+impl Level {
+    /// completed | failed | per second | p50 | p99 | max | CPU per negotiation, as table cells.
+    fn columns(&self) -> String {
+        format!(
+            "{:>6} | {:>4} | {:>8.1} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6.2} / {:>6.2}",
+            self.completed,
+            self.failed,
+            self.rate(),
+            self.percentile(0.5).as_secs_f64() * 1e3,
+            self.percentile(0.99).as_secs_f64() * 1e3,
+            self.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            self.cpu.0.as_secs_f64() * 1e3 / self.completed.max(1) as f64,
+            self.cpu.1.as_secs_f64() * 1e3 / self.completed.max(1) as f64,
+        )
+    }
 }
 
 fn main() {
@@ -570,18 +576,7 @@ fn main() {
         );
         println!("|---|---|---|---|---|---|---|---|---|---|");
         for (mode, rate, l) in &paced {
-            println!(
-                "| {mode} | {:>3} | {rate:>6.0} | {:>6} | {:>4} | {:>8.1} | {:>8.2} | {:>8.2} | {:>8.2} | {:>6.2} / {:>6.2} |",
-                l.concurrency,
-                l.completed,
-                l.failed,
-                l.rate(),
-                l.percentile(0.5).as_secs_f64() * 1e3,
-                l.percentile(0.99).as_secs_f64() * 1e3,
-                l.latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
-                l.cpu.0.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
-                l.cpu.1.as_secs_f64() * 1e3 / l.completed.max(1) as f64,
-            );
+            println!("| {mode} | {:>3} | {rate:>6.0} | {} |", l.concurrency, l.columns());
         }
     }
 

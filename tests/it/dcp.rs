@@ -514,17 +514,22 @@ async fn members_with_an_offer() -> Members {
     Members { _authority: authority, provider, consumer, provider_run, consumer_run, dataset_id, offer_id }
 }
 
+/// The management API's start of a negotiation for `offer_id` on `dataset_id` at `provider`.
+fn negotiation_request(provider: &Running, dataset_id: &str, offer_id: &str) -> Value {
+    json!({
+        "counterPartyAddress": format!("{}/dsp/2025-1", provider.protocol),
+        "offerId": offer_id,
+        "datasetId": dataset_id
+    })
+}
+
 #[tokio::test]
 async fn two_members_negotiate_with_dcp_on_every_message() {
     // Every field bound: the authority and both folders must live to the end of the test.
     let Members { _authority, provider: _provider, consumer, provider_run, consumer_run, dataset_id, offer_id } =
         members_with_an_offer().await;
 
-    let request = json!({
-        "counterPartyAddress": format!("{}/dsp/2025-1", provider_run.protocol),
-        "offerId": offer_id,
-        "datasetId": dataset_id
-    });
+    let request = negotiation_request(&provider_run, &dataset_id, &offer_id);
     let (status, created) = consumer_run.api_json(Method::POST, "/api/v1/negotiations", &request).await;
     assert_eq!(status, 201, "{created:#}");
     let pid = created["pid"].as_str().expect("pid").to_string();
@@ -571,11 +576,7 @@ async fn a_consumer_with_dcp_off_presents_no_token_and_shows_the_refusal() {
         &[("PASSERELLE_PROTOCOL_BIND", &bind), ("PASSERELLE_DCP_ENABLED", "false")],
     )
     .await;
-    let request = json!({
-        "counterPartyAddress": format!("{}/dsp/2025-1", provider_run.protocol),
-        "offerId": offer_id,
-        "datasetId": dataset_id
-    });
+    let request = negotiation_request(&provider_run, &dataset_id, &offer_id);
     // The consumer reads the offer from the provider first: refused there, it says why and stores nothing.
     let (status, refused) = consumer_off.api_json(Method::POST, "/api/v1/negotiations", &request).await;
     assert_eq!(status, 502, "{refused:#}");
