@@ -40,17 +40,14 @@ pub struct StoreCatalog {
     participant_id: String,
 }
 
-/// An offer definition ready to be applied: its policy parsed once per request.
-struct LiveDefinition {
-    stored: StoredOfferDefinition,
+/// An offer definition or a service ready to be applied: its policy parsed once per request.
+struct Live<T> {
+    stored: T,
     policy: Policy,
 }
 
-/// A service with its policy parsed.
-struct LiveService {
-    stored: StoredService,
-    policy: Policy,
-}
+type LiveDefinition = Live<StoredOfferDefinition>;
+type LiveService = Live<StoredService>;
 
 impl StoreCatalog {
     /// `participant_id` is the provider, the assigner of every offer.
@@ -196,36 +193,28 @@ fn content_languages(record: &WorkRecord) -> Vec<LanguageTag> {
     out
 }
 
-/// The definitions whose policy still parses. Stored policies were validated when written; one that no longer
-/// parses (after an upgrade of the policy profile) is skipped, never served half-understood.
+/// The definitions whose policy still parses (see [`live`]).
 fn live_definitions(rows: Vec<(StoredOfferDefinition, serde_json::Value)>) -> Vec<LiveDefinition> {
-    let mut out = Vec::with_capacity(rows.len());
-    for (stored, document) in rows {
-        match Policy::from_json(&document) {
-            Ok(policy) => out.push(LiveDefinition { stored, policy }),
-            Err(e) => tracing::warn!(
-                definition = %stored.definition.id,
-                policy = %stored.definition.policy_id,
-                error = %e,
-                "offer definition skipped: its policy is no longer valid"
-            ),
-        }
-    }
-    out
+    live(rows, |d| ("offer definition", &d.definition.id, &d.definition.policy_id))
 }
 
-/// The services whose policy still parses (as [`live_definitions`]).
+/// The services whose policy still parses (see [`live`]).
 fn live_services(rows: Vec<(StoredService, serde_json::Value)>) -> Vec<LiveService> {
+    live(rows, |s| ("service", &s.service.id, &s.service.policy_id))
+}
+
+/// The rows whose policy still parses. Stored policies were validated when written; one that no longer parses
+/// (after an upgrade of the policy profile) is skipped, never served half-understood. `named` gives what a row
+/// is, its id and its policy's id, for the warning.
+fn live<T>(rows: Vec<(T, serde_json::Value)>, named: impl Fn(&T) -> (&'static str, &str, &str)) -> Vec<Live<T>> {
     let mut out = Vec::with_capacity(rows.len());
     for (stored, document) in rows {
         match Policy::from_json(&document) {
-            Ok(policy) => out.push(LiveService { stored, policy }),
-            Err(e) => tracing::warn!(
-                service = %stored.service.id,
-                policy = %stored.service.policy_id,
-                error = %e,
-                "service skipped: its policy is no longer valid"
-            ),
+            Ok(policy) => out.push(Live { stored, policy }),
+            Err(e) => {
+                let (kind, id, policy) = named(&stored);
+                tracing::warn!(kind, id, policy, error = %e, "{kind} skipped: its policy is no longer valid");
+            }
         }
     }
     out

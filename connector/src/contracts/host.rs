@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::decide::{Decision, Requester, decide};
 use super::records::{AgreementRecord, NegotiationRecord};
 use super::{ProcessError, Processes, Termination, internal, new_pid, reason_texts, role_str};
-use crate::outbox::{Delivered, Due, Outgoing, ProcessKind, enqueue, negotiation_kind};
+use crate::outbox::{Delivered, Due, Outgoing, ProcessKind, enqueue, lock, negotiation_kind};
 use crate::store::direct::Db;
 
 /// Termination code when a consumer refuses an agreement that does not match its request.
@@ -221,7 +221,7 @@ impl Processes {
         // Made before the check below, so that a wake-up between the two is not lost.
         let wanted = self.inner.marks_wanted.notified();
         let first = {
-            let mut marks = self.inner.marks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut marks = lock(&self.inner.marks);
             marks.push(Mark { outbox_id, process: process.to_string(), pid: pid.to_string(), learned, done });
             marks.len() == 1
         };
@@ -231,20 +231,20 @@ impl Processes {
         // deliveries waiting so (the next message of this process, say), the marks are written at once.
         let wait = if first { MARK_DEFER } else { MARK_WAIT };
         let mut written = std::pin::pin!(written);
-        let outcome = if self.inner.marks_held_up.load(Ordering::Acquire) {
-            self.write_marks().await;
-            written.await
+        let taken_along = if self.inner.marks_held_up.load(Ordering::Acquire) {
+            None
         } else {
             tokio::select! {
-                outcome = &mut written => outcome,
-                () = tokio::time::sleep(wait) => {
-                    self.write_marks().await;
-                    written.await
-                }
-                () = wanted => {
-                    self.write_marks().await;
-                    written.await
-                }
+                outcome = &mut written => Some(outcome),
+                () = tokio::time::sleep(wait) => None,
+                () = wanted => None,
+            }
+        };
+        let outcome = match taken_along {
+            Some(outcome) => outcome,
+            None => {
+                self.write_marks().await;
+                written.await
             }
         };
         outcome.unwrap_or_else(|_| Err("the delivery mark was not written".to_string()))?;

@@ -319,21 +319,18 @@ impl Processes {
             out
         };
         let conn = match writer.conn.take() {
-            Some(conn) => Some(conn),
-            None => match self.inner.store.own_connection(self.inner.checkpointed) {
-                Ok(conn) => conn,
-                Err(e) => {
-                    lock(&self.inner.marks).extend(marks);
-                    return Err(DirectError::from(e.to_string()));
-                }
-            },
+            Some(conn) => Ok(Some(conn)),
+            None => {
+                self.inner.store.own_connection(self.inner.checkpointed).map_err(|e| DirectError::from(e.to_string()))
+            }
         };
         let out = match conn {
-            None => match self.pool().acquire().await {
+            Err(e) => Err(e),
+            Ok(None) => match self.pool().acquire().await {
                 Ok(mut pooled) => direct::lent(&mut pooled, write, work).await,
                 Err(e) => Err(e.into()),
             },
-            Some(mut conn) => {
+            Ok(Some(mut conn)) => {
                 let began = std::time::Instant::now();
                 let out = direct::run_on(&mut conn, write, work).await;
                 // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.

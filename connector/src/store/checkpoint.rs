@@ -37,8 +37,10 @@ pub(crate) fn pass(db: &Connection, hold: &dyn Fn(&mut dyn FnMut())) -> Result<P
     if frames < RESTART_AT {
         return Ok(Pass { frames, copied, held: false });
     }
-    let mut outcome = Err(rusqlite::Error::InvalidQuery);
-    hold(&mut || outcome = passive(db));
+    let mut held = None;
+    hold(&mut || held = Some(passive(db)));
+    // A `hold` that did not run the pass leaves the WAL as the first checkpoint left it.
+    let Some(outcome) = held else { return Ok(Pass { frames, copied, held: false }) };
     let (frames, copied) = outcome?;
     Ok(Pass { frames, copied, held: true })
 }

@@ -7,8 +7,7 @@ use time::OffsetDateTime;
 use super::direct::{self, Columns, Db};
 use super::upsert::{Cell, Table, upsert};
 use super::{
-    BatchCounts, Counts, Page, Store, StoreError, Written, db, direct_db, from_doc, now_text, page_from, parse_time,
-    to_doc,
+    BatchCounts, Counts, Page, Store, StoreError, Written, db, from_doc, now_text, page_from, parse_time, to_doc,
 };
 
 /// Filters of the work list (all optional, combined with AND).
@@ -455,7 +454,7 @@ impl Store {
 }
 
 fn four_columns(row: &impl Columns, context: &'static str) -> Result<(String, String, String, String), StoreError> {
-    let column = direct_db(context);
+    let column = super::db(context);
     Ok((
         row.required_text("id").map_err(&column)?,
         row.required_text("work_id").map_err(&column)?,
@@ -496,7 +495,7 @@ pub(crate) fn work_record_on(db: &Db, id: &str) -> Result<Option<WorkRecord>, St
     let found = direct::row(db, "SELECT doc, updated_at FROM works WHERE id = ?1", [id], |row| {
         Ok::<_, rusqlite::Error>((row.get::<_, String>("doc")?, row.get::<_, String>("updated_at")?))
     })
-    .map_err(direct_db(context))?;
+    .map_err(super::db(context))?;
     let Some((doc, updated)) = found else { return Ok(None) };
     let mut records = vec![WorkRecord {
         work: from_doc("work", id, &doc)?,
@@ -505,7 +504,7 @@ pub(crate) fn work_record_on(db: &Db, id: &str) -> Result<Option<WorkRecord>, St
         modified: parse_time("work", id, &updated)?,
     }];
     let index = std::collections::HashMap::from([(id.to_string(), 0)]);
-    let ids_json = serde_json::to_string(&[id]).map_err(direct_db(context))?;
+    let ids_json = serde_json::to_string(&[id]).map_err(super::db(context))?;
     attach_on(db, VERSIONS_OF, &ids_json, &mut records, &index, VERSION, |r| &mut r.versions)?;
     attach_on(db, RIGHTS_WINDOWS_OF, &ids_json, &mut records, &index, WINDOW, |r| &mut r.rights)?;
     Ok(records.pop())
@@ -521,7 +520,7 @@ fn attach_on<T: serde::de::DeserializeOwned>(
     what: (&'static str, &'static str),
     slot: fn(&mut WorkRecord) -> &mut Vec<T>,
 ) -> Result<(), StoreError> {
-    let failed = direct_db::<rusqlite::Error>(what.1);
+    let failed = super::db::<rusqlite::Error>(what.1);
     let mut statement = db.prepare_cached(sql).map_err(&failed)?;
     let mut rows = statement.query([ids_json]).map_err(&failed)?;
     while let Some(row) = rows.next().map_err(&failed)? {

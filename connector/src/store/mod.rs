@@ -221,13 +221,9 @@ impl Store {
     }
 }
 
-/// Maps a sqlx error to [`StoreError::Database`] with what we were doing.
-fn db(context: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |e| StoreError::Database { context, reason: e.to_string() }
-}
-
-/// [`db`] for errors of the direct path (rusqlite) and of [`direct::Columns`].
-fn direct_db<E: std::fmt::Display>(context: &'static str) -> impl Fn(E) -> StoreError {
+/// Maps a database error (sqlx's, rusqlite's on the direct path, or a [`direct::Columns`] mapping's) to
+/// [`StoreError::Database`] with what we were doing.
+fn db<E: std::fmt::Display>(context: &'static str) -> impl Fn(E) -> StoreError {
     move |e| StoreError::Database { context, reason: e.to_string() }
 }
 

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 use super::direct::{self, Columns, Db};
 use super::{
-    Page, Store, StoreError, Written, db, direct_db, from_doc, is_foreign_key_violation, is_unique_violation, now_text,
-    page_from, parse_time, to_doc, written,
+    Page, Store, StoreError, Written, db, from_doc, is_foreign_key_violation, is_unique_violation, now_text, page_from,
+    parse_time, to_doc, written,
 };
 use crate::offers::{OfferDefinition, Selector};
 
@@ -64,7 +64,7 @@ fn policy_row(row: &sqlx::sqlite::SqliteRow) -> Result<StoredPolicy, StoreError>
 }
 
 fn definition_row(row: &impl Columns) -> Result<StoredOfferDefinition, StoreError> {
-    let column = direct_db("reading an offer definition");
+    let column = super::db("reading an offer definition");
     let id = row.required_text("id").map_err(&column)?;
     let selector = row.required_text("selector").map_err(&column)?;
     let created = row.required_text("created_at").map_err(&column)?;
@@ -93,7 +93,7 @@ const DEFINITIONS_WITH_POLICIES: &str = "SELECT d.id, d.title, d.description, d.
 
 fn definition_with_policy(row: &impl Columns) -> Result<(StoredOfferDefinition, Value), StoreError> {
     let def = definition_row(row)?;
-    let doc = row.required_text("policy_doc").map_err(direct_db("reading offer definitions"))?;
+    let doc = row.required_text("policy_doc").map_err(super::db("reading offer definitions"))?;
     let policy = from_doc("policy", &def.definition.policy_id, &doc)?;
     Ok((def, policy))
 }
@@ -102,7 +102,7 @@ fn definition_with_policy(row: &impl Columns) -> Result<(StoredOfferDefinition, 
 /// contract request reads it there, without a hand-off to sqlx's worker).
 pub(crate) fn offer_definitions_with_policies_on(db: &Db) -> Result<Vec<(StoredOfferDefinition, Value)>, StoreError> {
     direct::rows(db, DEFINITIONS_WITH_POLICIES, [], |row| Ok(definition_with_policy(row)))
-        .map_err(direct_db::<rusqlite::Error>("reading offer definitions"))?
+        .map_err(super::db::<rusqlite::Error>("reading offer definitions"))?
         .into_iter()
         .collect()
 }

@@ -5,8 +5,8 @@ use time::OffsetDateTime;
 
 use super::direct::{self, Columns, Db};
 use super::{
-    Page, Store, StoreError, Written, db, direct_db, from_doc, is_foreign_key_violation, is_unique_violation, now_text,
-    page_from, parse_time, to_doc, written,
+    Page, Store, StoreError, Written, db, from_doc, is_foreign_key_violation, is_unique_violation, now_text, page_from,
+    parse_time, to_doc, written,
 };
 use crate::services::ServiceDefinition;
 
@@ -27,7 +27,7 @@ const UPSERT: &str = "INSERT INTO services (id, doc, policy_id, revision, create
      RETURNING revision";
 
 fn service_row(row: &impl Columns) -> Result<StoredService, StoreError> {
-    let read = direct_db("reading a service");
+    let read = super::db("reading a service");
     let id = row.required_text("id").map_err(&read)?;
     let doc = row.required_text("doc").map_err(&read)?;
     let revision =
@@ -47,7 +47,7 @@ const SERVICES_WITH_POLICIES: &str = "SELECT s.id, s.doc, s.policy_id, s.revisio
 
 fn service_with_policy(row: &impl Columns) -> Result<(StoredService, serde_json::Value), StoreError> {
     let stored = service_row(row)?;
-    let doc = row.required_text("policy_doc").map_err(direct_db("reading services"))?;
+    let doc = row.required_text("policy_doc").map_err(super::db("reading services"))?;
     let policy = from_doc("policy", &stored.service.policy_id, &doc)?;
     Ok((stored, policy))
 }
@@ -55,7 +55,7 @@ fn service_with_policy(row: &impl Columns) -> Result<(StoredService, serde_json:
 /// [`Store::services_with_policies`] on a connection of the direct path.
 pub(crate) fn services_with_policies_on(db: &Db) -> Result<Vec<(StoredService, serde_json::Value)>, StoreError> {
     direct::rows(db, SERVICES_WITH_POLICIES, [], |row| Ok(service_with_policy(row)))
-        .map_err(direct_db::<rusqlite::Error>("reading services"))?
+        .map_err(super::db::<rusqlite::Error>("reading services"))?
         .into_iter()
         .collect()
 }
