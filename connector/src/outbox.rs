@@ -470,7 +470,7 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
             round.retry_at = None;
             next_poll = now + IDLE_POLL;
             let limit = BATCH + IN_FLIGHT as i64;
-            match processes.read(|db| due(db, limit)).await {
+            match processes.read_committed(|db| due(db, limit)).await {
                 Ok((entries, next_retry)) => {
                     let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
                     round.take_read(entries, fresh, limit);

@@ -280,6 +280,9 @@ impl Processes {
     }
 }
 
+/// Marks a change applied, with what became of each ([`apply_marks`]).
+pub(crate) type Applied = (Vec<Mark>, Vec<Result<(), String>>);
+
 /// A delivery waiting for its mark ([`Processes::delivered`]).
 pub(crate) struct Mark {
     outbox_id: i64,

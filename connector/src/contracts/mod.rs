@@ -28,6 +28,7 @@ mod records;
 mod report;
 pub(crate) mod trail;
 mod watch;
+pub(crate) mod writer;
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -41,13 +42,14 @@ use passerelle_dsp::process::{ProtocolError, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 
 use crate::catalog::StoreCatalog;
 use crate::outbox::{SharedTokens, lock};
 use crate::store::Store;
 use crate::store::direct::{self, Db, DirectError};
 use crate::webhooks::WebhookFilter;
+use writer::{WriterGuard, WriterLock};
 
 pub use manage::{NegotiationStart, NegotiationView, OfferChoice, normalize_address};
 pub use records::{AgreementRecord, NegotiationRecord};
@@ -76,8 +78,9 @@ pub(crate) struct Inner {
     pub(crate) catalog: StoreCatalog,
     /// Serialises process changes: one writer at a time keeps SQLite transactions from
     /// deadlocking on lock upgrades and makes read-check-write sequences atomic. It holds the
-    /// connection [`Processes::transact`] writes on. The checkpoint thread holds it for the end of a pass.
-    pub(crate) write: Arc<Mutex<Writer>>,
+    /// connection [`Processes::transact`] writes on, and the batch of changes awaiting their common commit
+    /// ([`writer`]). The checkpoint thread holds it for the end of a pass.
+    pub(crate) write: Arc<WriterLock>,
     /// Whether a thread checkpoints the store (`store::checkpoint`), so that the host's commits do not.
     pub(crate) checkpointed: bool,
     /// Wakes the outbox worker when something was queued.
@@ -96,13 +99,6 @@ pub(crate) struct Inner {
     pub(crate) tokens: SharedTokens,
     /// The audit trail and webhook events, written in the same transactions as the changes they record.
     pub(crate) journal: trail::Journal,
-}
-
-/// The process host's own connection to a file store (`Store::own_connection`, opened on first use, outside
-/// the pool and sqlx): its page cache and prepared statements stay warm from one process change to the next.
-#[derive(Default)]
-pub(crate) struct Writer {
-    conn: Option<rusqlite::Connection>,
 }
 
 /// Why a management action on a process failed.
@@ -182,9 +178,9 @@ impl Processes {
             reqwest::Client::new()
         });
         let base_url = protocol_base_url.trim_end_matches('/').to_string();
-        let write = Arc::new(Mutex::new(Writer::default()));
+        let write = Arc::new(WriterLock::new());
         let checkpointed = store.file().is_some_and(|path| {
-            crate::store::checkpoint::start(path, Arc::downgrade(&write), |writers: &Mutex<Writer>, pass| {
+            crate::store::checkpoint::start(path, Arc::downgrade(&write), |writers: &WriterLock, pass| {
                 let _held = writers.blocking_lock();
                 pass();
             })
@@ -225,27 +221,40 @@ impl Processes {
 
     /// Runs `work` as one transaction under the writer lock, on the host's connection, without a
     /// hand-off per statement (`store::direct`). The outer error is the store's, the inner `work`'s.
+    /// Returns once the change has committed (possibly with others: [`writer`]).
     pub(crate) async fn transact<R, E>(
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(true, work, |done| done).await
+        self.on_writer(true, |db| work(db).map(|done| (done, Vec::new()))).await
     }
 
-    /// Runs `work` as one read transaction (a snapshot) on the host's connection. Reads share the writer's
-    /// connection rather than a pooled one: its pages and prepared statements are the ones just used, where a
-    /// pooled connection would read again every page another connection's commit changed.
+    /// Runs `work` as one read on the host's connection. Reads share the writer's connection rather than a
+    /// pooled one: its pages and prepared statements are the ones just used, where a pooled connection would
+    /// read again every page another connection's commit changed. A read made while a batch of changes is
+    /// open reads inside it and returns once the batch has committed, so it never reports what could still
+    /// be lost; otherwise it is a snapshot of its own.
     pub(crate) async fn query<R, E>(
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(false, work, |done| done).await
+        self.on_writer(false, |db| work(db).map(|done| (done, Vec::new()))).await
+    }
+
+    /// [`Processes::read`] of committed rows only, outside any batch: for the outbox worker's table reads,
+    /// which must not see entries queued by a change whose commit (and hand-over) is still to come.
+    pub(crate) async fn read_committed<R>(
+        &self,
+        work: impl FnOnce(&Db) -> Result<R, ProcessError>,
+    ) -> Result<R, ProcessError> {
+        let writer = self.inner.write.lock().await;
+        self.on_locked(writer, false, |db| work(db).map(|done| (done, Vec::new()))).await?
     }
 
     /// [`Processes::transact`] for a change that queues outbox entries: they are handed to the outbox worker
     /// after the commit and before the writer lock is released. So every entry a table read of the worker
-    /// can see (`outbox::run` reads under the same lock) has already been handed over, and the worker tells
-    /// entries that come by hand from those only the table holds without guessing.
+    /// can see (`outbox::run` reads under the same lock, outside any batch) has already been handed over, and
+    /// the worker tells entries that come by hand from those only the table holds without guessing.
     pub(crate) async fn transact_sending<A, Q, E>(
         &self,
         work: impl FnOnce(&Db) -> Result<(A, Q), E>,
@@ -253,11 +262,7 @@ impl Processes {
     where
         Q: IntoIterator<Item = crate::outbox::Due>,
     {
-        self.on_writer(true, work, |(done, queued)| {
-            self.dispatch(queued.into_iter().collect());
-            done
-        })
-        .await
+        self.on_writer(true, |db| work(db).map(|(done, queued)| (done, queued.into_iter().collect()))).await
     }
 
     /// [`Processes::transact_sending`] for work that fails with a [`ProcessError`].
@@ -271,26 +276,25 @@ impl Processes {
         self.transact_sending(work).await?
     }
 
-    /// Runs `work` under the writer lock, then `committed` on its result once it has committed, still
-    /// under the lock.
-    async fn on_writer<R, E, S>(
+    /// Runs `work` under the writer lock (joining the batch of changes open, if any); the entries it queued
+    /// are handed to the outbox worker once it has committed.
+    async fn on_writer<R, E>(
         &self,
         write: bool,
-        work: impl FnOnce(&Db) -> Result<R, E>,
-        committed: impl FnOnce(R) -> S,
-    ) -> Result<Result<S, E>, DirectError> {
-        let mut writer = self.inner.write.lock().await;
-        self.on_locked(&mut writer, write, work, committed).await
+        work: impl FnOnce(&Db) -> Result<(R, Vec<crate::outbox::Due>), E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        let writer = self.inner.write.join().await;
+        self.on_locked(writer, write, work).await
     }
 
     /// Writes the delivery marks waiting ([`Processes::delivered`]) in a transaction of their own, unless a
     /// change that held the writer lock before took them all.
     pub(crate) async fn write_marks(&self) {
-        let mut writer = self.inner.write.lock().await;
+        let writer = self.inner.write.join().await;
         if lock(&self.inner.marks).is_empty() {
             return;
         }
-        if let Err(e) = self.on_locked(&mut writer, true, |_| Ok::<(), DirectError>(()), |done| done).await {
+        if let Err(e) = self.on_locked(writer, true, |_| Ok::<((), Vec<_>), DirectError>(((), Vec::new()))).await {
             // Not written: their deliveries count as not recorded, and their entries are sent again.
             for mark in std::mem::take(&mut *lock(&self.inner.marks)) {
                 mark.answer(Err(e.to_string()));
@@ -302,13 +306,16 @@ impl Processes {
     /// last one, after its own work and in its transaction: a mark needs no transaction of its own, and at 100
     /// concurrent negotiations those were a third of the commits (BENCHMARKS.md). When the change fails, the
     /// marks go back to wait for the next.
-    async fn on_locked<R, E, S>(
+    ///
+    /// On a file store, a write (and a read while a batch is open) is a member of a batch ([`writer`]): it
+    /// runs in a savepoint of the batch's transaction, and returns once that has committed. The entries it
+    /// queued are handed over, and its marks answered, by whoever commits, before the writer is released.
+    async fn on_locked<R, E>(
         &self,
-        writer: &mut Writer,
+        mut writer: WriterGuard<'_>,
         write: bool,
-        work: impl FnOnce(&Db) -> Result<R, E>,
-        committed: impl FnOnce(R) -> S,
-    ) -> Result<Result<S, E>, DirectError> {
+        work: impl FnOnce(&Db) -> Result<(R, Vec<crate::outbox::Due>), E>,
+    ) -> Result<Result<R, E>, DirectError> {
         let marks = if write { std::mem::take(&mut *lock(&self.inner.marks)) } else { Vec::new() };
         let mut marked = Vec::new();
         let work = |db: &Db| {
@@ -318,40 +325,102 @@ impl Processes {
             }
             out
         };
-        let conn = match writer.conn.take() {
-            Some(conn) => Ok(Some(conn)),
-            None => {
-                self.inner.store.own_connection(self.inner.checkpointed).map_err(|e| DirectError::from(e.to_string()))
+        if writer.conn.is_none() {
+            match self.inner.store.own_connection(self.inner.checkpointed) {
+                Ok(conn) => writer.conn = conn,
+                Err(e) => {
+                    lock(&self.inner.marks).extend(marks);
+                    return Err(DirectError::from(e.to_string()));
+                }
             }
-        };
-        let out = match conn {
-            Err(e) => Err(e),
-            Ok(None) => match self.pool().acquire().await {
+        }
+        let began = std::time::Instant::now();
+        let batch_open = writer.batch_open();
+        let out = match writer.conn.as_mut() {
+            // The private in-memory store of tests: one transaction of its own on the pool's one connection.
+            None => match self.pool().acquire().await {
                 Ok(mut pooled) => direct::lent(&mut pooled, write, work).await,
                 Err(e) => Err(e.into()),
             },
-            Ok(Some(mut conn)) => {
-                let began = std::time::Instant::now();
-                let out = direct::run_on(&mut conn, write, work).await;
+            // A read with no batch open: a snapshot of its own, nothing to wait for.
+            Some(conn) if !write && !batch_open => {
+                let out = direct::run_on(conn, false, work).await;
+                if out.is_err() {
+                    writer.conn = None;
+                }
+                out
+            }
+            Some(_) => {
+                let opened = if batch_open { Ok(()) } else { writer.open_batch().await };
+                let out = opened.and_then(|()| writer.member(work));
                 // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
                 tracing::debug!(
                     target: "passerelle_connector::store::direct",
                     elapsed_secs = began.elapsed().as_secs_f64(),
                     summary = if write { "direct write transaction" } else { "direct read transaction" },
                 );
-                if out.is_ok() {
-                    // Kept only while it works: after a failure of its own, the next change opens a fresh one.
-                    writer.conn = Some(conn);
-                }
-                out
+                let (mine, queued) = match out {
+                    Err(e) => {
+                        lock(&self.inner.marks).extend(marks);
+                        return Err(e);
+                    }
+                    Ok(Ok((done, queued))) => (Ok(done), queued),
+                    Ok(Err(e)) => (Err(e), Vec::new()),
+                };
+                let held_marks = if mine.is_ok() {
+                    Some((marks, marked))
+                } else {
+                    lock(&self.inner.marks).extend(marks);
+                    None
+                };
+                let processes = self.clone();
+                let outcome =
+                    writer.enlist(Box::new(move |committed| processes.after_commit(committed, queued, held_marks)));
+                drop(writer);
+                return match self.inner.write.committed(outcome).await {
+                    Ok(()) => Ok(mine),
+                    Err(e) => Err(DirectError::from(e)),
+                };
             }
         };
-        if matches!(out, Ok(Ok(_))) {
-            host::answer_marks(marks, marked);
-        } else {
-            lock(&self.inner.marks).extend(marks);
+        // A transaction of its own (not a batch): committed already, still under the writer lock.
+        match out {
+            Ok(Ok((done, queued))) => {
+                self.after_commit(&Ok(()), queued, Some((marks, marked)));
+                Ok(Ok(done))
+            }
+            Ok(Err(e)) => {
+                lock(&self.inner.marks).extend(marks);
+                Ok(Err(e))
+            }
+            Err(e) => {
+                lock(&self.inner.marks).extend(marks);
+                Err(e)
+            }
         }
-        out.map(|done| done.map(committed))
+    }
+
+    /// Once a change's commit is known, under the writer lock: its queued entries go to the outbox worker and
+    /// the delivery marks it applied are answered; if the commit failed, the marks go back to wait.
+    fn after_commit(
+        &self,
+        committed: &Result<(), String>,
+        queued: Vec<crate::outbox::Due>,
+        marks: Option<host::Applied>,
+    ) {
+        match committed {
+            Ok(()) => {
+                self.dispatch(queued);
+                if let Some((marks, marked)) = marks {
+                    host::answer_marks(marks, marked);
+                }
+            }
+            Err(_) => {
+                if let Some((marks, _)) = marks {
+                    lock(&self.inner.marks).extend(marks);
+                }
+            }
+        }
     }
 
     /// [`Processes::query`] for work that fails with a [`ProcessError`].

@@ -91,11 +91,18 @@ pub(crate) async fn run_on<R, E>(
     write: bool,
     work: impl FnOnce(&Db) -> Result<R, E>,
 ) -> Result<Result<R, E>, DirectError> {
+    begin_on(db, write).await?;
+    within(db, work)
+}
+
+/// Begins a transaction on a connection of our own (a write when `write`), waiting asynchronously while
+/// another connection holds the write lock ([`run_on`]).
+pub(crate) async fn begin_on(db: &mut Connection, write: bool) -> Result<(), DirectError> {
     let started = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(1);
     loop {
         match control(db, begin(write)) {
-            Ok(()) => break,
+            Ok(()) => return Ok(()),
             Err(e) if is_busy(&e) && started.elapsed() < BUSY_WAIT => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_millis(50));
@@ -103,7 +110,59 @@ pub(crate) async fn run_on<R, E>(
             Err(e) => return Err(e.into()),
         }
     }
-    within(db, work)
+}
+
+/// Runs `work` inside the transaction open on `db` as a savepoint of its own: kept when it returns `Ok`,
+/// undone when it returns `Err` (or panics), so one member of a group commit cannot leave half a change in
+/// the others' transaction. The outer error is the store's (the savepoint statements).
+pub(crate) fn member<R, E>(
+    db: &Connection,
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> Result<Result<R, E>, DirectError> {
+    control(db, "SAVEPOINT member")?;
+    let open = Savepoint { db, done: false };
+    let out = work(db);
+    open.finish(out.is_ok())?;
+    Ok(out)
+}
+
+/// Commits the transaction open on `db`; rolls it back when the commit fails.
+pub(crate) fn commit(db: &Connection) -> Result<(), DirectError> {
+    if let Err(e) = control(db, "COMMIT") {
+        let _ = control(db, "ROLLBACK");
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Rolls back the transaction open on `db`.
+pub(crate) fn rollback(db: &Connection) {
+    let _ = control(db, "ROLLBACK");
+}
+
+/// A savepoint begun by [`member`]: undone unless finished (a panic in `work` included).
+struct Savepoint<'a> {
+    db: &'a Connection,
+    done: bool,
+}
+
+impl Savepoint<'_> {
+    fn finish(mut self, keep: bool) -> Result<(), DirectError> {
+        self.done = true;
+        if !keep {
+            control(self.db, "ROLLBACK TO member")?;
+        }
+        control(self.db, "RELEASE member").map_err(Into::into)
+    }
+}
+
+impl Drop for Savepoint<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = control(self.db, "ROLLBACK TO member");
+            let _ = control(self.db, "RELEASE member");
+        }
+    }
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -119,15 +178,7 @@ struct Open<'a> {
 impl Open<'_> {
     fn finish(mut self, commit: bool) -> Result<(), DirectError> {
         self.done = true;
-        if commit {
-            if let Err(e) = control(self.db, "COMMIT") {
-                let _ = control(self.db, "ROLLBACK");
-                return Err(e.into());
-            }
-            Ok(())
-        } else {
-            control(self.db, "ROLLBACK").map_err(Into::into)
-        }
+        if commit { self::commit(self.db) } else { control(self.db, "ROLLBACK").map_err(Into::into) }
     }
 }
 
