@@ -205,11 +205,14 @@ impl Store {
         // checkpoint every 10,000 pages instead of 1,000 means a tenth of the checkpoints' fsyncs. The page
         // cache keeps SQLite's default size on purpose: a commit after a b-tree page split walks the whole
         // cache (`pcache1Truncate`), which with a 64 MiB cache took 10 % of the CPU of a negotiation
-        // (BENCHMARKS.md).
+        // (BENCHMARKS.md). Statement journals (a savepoint's, one per change of a group commit, and those of
+        // statements that fire triggers) stay in memory: as temporary files they cost an `open` and a `pwrite`
+        // per page a change touched, more than the commit's own WAL writes (BENCHMARKS.md).
         let autocheckpoint = if checkpointed { 0 } else { 10_000 };
         db.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = {autocheckpoint};",
+             PRAGMA mmap_size = 268435456; PRAGMA wal_autocheckpoint = {autocheckpoint};
+             PRAGMA temp_store = MEMORY;",
         ))
         .map_err(open_err)?;
         Ok(Some(db))
