@@ -400,7 +400,11 @@ impl NegotiationHost for Processes {
             })
             .await
             .map_err(|e| ProtocolError::Unavailable(e.to_string()))??;
-        self.changed(if side == Role::Provider { &ack.provider_pid } else { &ack.consumer_pid });
+        // Waiters answer only at the end (`Processes::wait_negotiation`): waking them at every step would have
+        // them read the state again for nothing.
+        if ack.state.is_terminal() {
+            self.changed(if side == Role::Provider { &ack.provider_pid } else { &ack.consumer_pid });
+        }
         Ok(ack)
     }
 

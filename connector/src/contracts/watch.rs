@@ -18,7 +18,8 @@ use crate::store::direct::{Db, row};
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 impl Processes {
-    /// Wakes whoever waits on negotiation `pid` (ours): it changed.
+    /// Wakes whoever waits on negotiation `pid` (ours): it changed. Called when it ended (FINALIZED or
+    /// TERMINATED), the only change a waiter answers on.
     pub(crate) fn changed(&self, pid: &str) {
         let watchers = self.inner.watchers.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(notify) = watchers.get(pid) {
