@@ -352,7 +352,7 @@ impl Processes {
             }
             Some(_) => {
                 let opened = if batch_open { Ok(()) } else { writer.open_batch().await };
-                let out = opened.and_then(|()| writer.member(work));
+                let out = opened.and_then(|()| writer.member(write, work));
                 // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
                 tracing::debug!(
                     target: "passerelle_connector::store::direct",
@@ -365,6 +365,11 @@ impl Processes {
                         return Err(e);
                     }
                     Ok(Ok((done, queued))) => (Ok(done), queued),
+                    // The first change of its batch failed: rolled back and closed, nothing to wait for.
+                    Ok(Err(e)) if !writer.batch_open() => {
+                        lock(&self.inner.marks).extend(marks);
+                        return Ok(Err(e));
+                    }
                     Ok(Err(e)) => (Err(e), Vec::new()),
                 };
                 let held_marks = if mine.is_ok() {

@@ -151,13 +151,30 @@ impl Writer {
         Ok(())
     }
 
-    /// Runs `work` as a member of the open batch, in a savepoint of its own. A failure of the savepoint
-    /// statements themselves rolls the whole batch back (every member hears of it).
-    pub(crate) fn member<R, E>(&mut self, work: impl FnOnce(&Db) -> Result<R, E>) -> Result<Result<R, E>, DirectError> {
-        let out = match self.conn.as_ref() {
-            Some(conn) if self.batch.is_some() => direct::member(conn, work),
-            _ => Err(DirectError::from("no batch is open".to_string())),
+    /// Runs change `work` in the open batch. The first change runs without a savepoint (`direct::lead`): when
+    /// it fails, the batch, which holds nothing else, is rolled back and closed. Later ones run in a savepoint
+    /// of their own (`direct::member`); a failure of the savepoint statements themselves rolls the whole batch
+    /// back (every member hears of it). A read (`write` false) changes nothing, so it needs neither.
+    pub(crate) fn member<R, E>(
+        &mut self,
+        write: bool,
+        work: impl FnOnce(&Db) -> Result<R, E>,
+    ) -> Result<Result<R, E>, DirectError> {
+        let (Some(conn), Some(batch)) = (self.conn.as_ref(), self.batch.as_ref()) else {
+            return Err(DirectError::from("no batch is open".to_string()));
         };
+        if !write {
+            return Ok(work(conn));
+        }
+        if batch.members == 0 {
+            let out = direct::lead(conn, work);
+            if out.is_err() {
+                // Rolled back by `lead`; nobody else is in it.
+                self.batch = None;
+            }
+            return Ok(out);
+        }
+        let out = direct::member(conn, work);
         if let Err(e) = &out {
             self.end(Err(e.to_string()));
         }
@@ -183,11 +200,20 @@ impl Writer {
 
     /// Commits the open batch, if any, and tells its members.
     pub(crate) fn settle(&mut self) {
-        if self.batch.is_some() {
+        if let Some(batch) = &self.batch {
+            let began = Instant::now();
             let committed = match self.conn.as_ref() {
                 Some(conn) => direct::commit(conn).map_err(|e| e.to_string()),
                 None => Err("the connection was lost".into()),
             };
+            // The commit alone (its members' work is logged by each): the same fields as sqlx's statement log,
+            // so one reader (benches/negotiation.rs) sums both.
+            tracing::debug!(
+                target: "passerelle_connector::store::direct",
+                elapsed_secs = began.elapsed().as_secs_f64(),
+                members = batch.members,
+                summary = "direct batch commit",
+            );
             self.end(committed);
         }
     }
@@ -201,12 +227,6 @@ impl Writer {
         {
             direct::rollback(&conn);
         }
-        tracing::debug!(
-            target: "passerelle_connector::store::direct",
-            elapsed_secs = batch.began.elapsed().as_secs_f64(),
-            members = batch.members,
-            summary = "direct batch commit",
-        );
         for after in batch.after {
             after(&outcome);
         }
@@ -264,7 +284,7 @@ mod tests {
         if !held.batch_open() {
             held.open_batch().await.map_err(|e| e.to_string())?;
         }
-        let out = held.member(|db| db.execute("INSERT INTO t (x) VALUES (?)", [x])).map_err(|e| e.to_string())?;
+        let out = held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (?)", [x])).map_err(|e| e.to_string())?;
         let outcome = held.enlist(Box::new(move |committed| ran.store(committed.is_ok(), Ordering::SeqCst)));
         drop(held);
         lock.committed(outcome).await?;
@@ -289,7 +309,7 @@ mod tests {
         // First change, with someone waiting: it leaves the batch open and waits for its commit.
         let mut held = lock.join().await;
         held.open_batch().await.unwrap();
-        held.member(|db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
+        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
         let first = held.enlist(Box::new(|_| {}));
         let waiter = Waiting::new(&lock.waiting);
         drop(held);
@@ -298,7 +318,7 @@ mod tests {
         drop(waiter);
         // The second change fails (a duplicate): only its savepoint is undone. Nobody waits, so it commits.
         let mut held = lock.join().await;
-        let failed = held.member(|db| {
+        let failed = held.member(true, |db| {
             db.execute("INSERT INTO t (x) VALUES (2)", [])?;
             db.execute("INSERT INTO t (x) VALUES (1)", [])
         });
@@ -311,12 +331,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_first_change_that_fails_rolls_back_and_closes_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = file_writer(&dir);
+        let mut held = lock.join().await;
+        held.open_batch().await.unwrap();
+        let failed = held.member(true, |db| {
+            db.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            db.execute("INSERT INTO t (x) VALUES (1)", [])
+        });
+        assert!(matches!(failed, Ok(Err(_))), "the work's own error: {failed:?}");
+        assert!(!held.batch_open(), "nothing else was in it: closed");
+        assert!(held.conn.as_ref().unwrap().is_autocommit(), "rolled back, the connection outside any transaction");
+        drop(held);
+        assert_eq!(count(&dir), 0);
+        // The next change opens a batch of its own on the same connection.
+        assert_eq!(change(&lock, 2, Arc::new(AtomicBool::new(false))).await.unwrap().unwrap(), 1);
+        assert_eq!(count(&dir), 1);
+    }
+
+    #[tokio::test]
     async fn a_batch_whose_next_change_gave_up_is_committed_by_its_member() {
         let dir = tempfile::tempdir().unwrap();
         let lock = file_writer(&dir);
         let mut held = lock.join().await;
         held.open_batch().await.unwrap();
-        held.member(|db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
+        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
         let outcome = held.enlist(Box::new(|_| {}));
         // Someone was waiting when the writer was released, then gave up (a cancelled future).
         let waiter = Waiting::new(&lock.waiting);
@@ -332,7 +372,7 @@ mod tests {
         let lock = file_writer(&dir);
         let mut held = lock.join().await;
         held.open_batch().await.unwrap();
-        held.member(|db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
+        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
         let outcome = held.enlist(Box::new(|_| {}));
         let waiter = Waiting::new(&lock.waiting);
         drop(held);
@@ -351,7 +391,7 @@ mod tests {
         let ran = Arc::new(AtomicBool::new(true));
         let mut held = lock.join().await;
         held.open_batch().await.unwrap();
-        held.member(|db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
+        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
         let seen = ran.clone();
         let outcome = held.enlist(Box::new(move |committed| seen.store(committed.is_ok(), Ordering::SeqCst)));
         // The connection goes away under the batch (as after an I/O error): the commit cannot happen.

@@ -126,6 +126,18 @@ pub(crate) fn member<R, E>(
     Ok(out)
 }
 
+/// Runs `work` as the first change of the transaction open on `db`, without a savepoint: nothing of anyone
+/// else's is in it yet, so when `work` returns `Err` (or panics) the whole transaction is rolled back instead.
+/// That spares the common case, a change alone in its transaction, the statement journal a savepoint keeps
+/// (a copy of every page it touches). Whether the transaction is still open is `Ok(_)` with `work`'s `Ok`.
+pub(crate) fn lead<R, E>(db: &Connection, work: impl FnOnce(&Db) -> Result<R, E>) -> Result<R, E> {
+    let mut open = Open { db, done: false };
+    let out = work(db);
+    // Left open on `Ok` (the caller commits it, with whatever joins it); rolled back when dropped unfinished.
+    open.done = out.is_ok();
+    out
+}
+
 /// Commits the transaction open on `db`; rolls it back when the commit fails.
 pub(crate) fn commit(db: &Connection) -> Result<(), DirectError> {
     if let Err(e) = control(db, "COMMIT") {
