@@ -345,6 +345,7 @@ impl Processes {
             // A read with no batch open: a snapshot of its own, nothing to wait for.
             Some(conn) if !write && !batch_open => {
                 let out = direct::run_on(conn, false, work).await;
+                log_transaction(false, began);
                 if out.is_err() {
                     writer.conn = None;
                 }
@@ -353,12 +354,7 @@ impl Processes {
             Some(_) => {
                 let opened = if batch_open { Ok(()) } else { writer.open_batch().await };
                 let out = opened.and_then(|()| writer.member(write, work));
-                // The same fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
-                tracing::debug!(
-                    target: "passerelle_connector::store::direct",
-                    elapsed_secs = began.elapsed().as_secs_f64(),
-                    summary = if write { "direct write transaction" } else { "direct read transaction" },
-                );
+                log_transaction(write, began);
                 let (mine, queued) = match out {
                     Err(e) => {
                         lock(&self.inner.marks).extend(marks);
@@ -442,6 +438,16 @@ impl Processes {
     pub(crate) fn callback_address(&self) -> String {
         passerelle_dsp::callback_address(&self.inner.base_url)
     }
+}
+
+/// Logs the time of a change or read on the host's connection (a batch's commit is logged apart): the same
+/// fields as sqlx's statement log, so one reader (benches/negotiation.rs) sums both.
+fn log_transaction(write: bool, began: std::time::Instant) {
+    tracing::debug!(
+        target: "passerelle_connector::store::direct",
+        elapsed_secs = began.elapsed().as_secs_f64(),
+        summary = if write { "direct write transaction" } else { "direct read transaction" },
+    );
 }
 
 /// One applied message in a process's history.
