@@ -267,14 +267,21 @@ pub fn next_entry(prev: Option<&Entry>, draft: EntryDraft) -> Entry {
 
 /// [`next_entry`] when only the head of the chain is at hand.
 pub fn entry_after(head: Option<ChainHead>, draft: EntryDraft) -> Entry {
+    entry_with_payload_text(head, draft).0
+}
+
+/// [`entry_after`] with the payload's canonical JSON, which the hash covers and the store keeps: rendered once
+/// for both.
+pub fn entry_with_payload_text(head: Option<ChainHead>, draft: EntryDraft) -> (Entry, String) {
     let (seq, prev_hash) = match head {
         // Sequence numbers are stored as SQLite INTEGER (i64); 2^63 entries are out of reach.
         Some(head) => (head.seq.saturating_add(1), head.hash),
         None => (1, ChainHash::GENESIS),
     };
     let EntryDraft { at, kind, subject, actor, payload } = draft;
-    let hash = entry_hash(seq, &at, &kind, &subject, &actor, &payload, &prev_hash);
-    Entry { seq, at, kind, subject, actor, payload, prev_hash, hash }
+    let payload_text = canonical::to_canonical_string(&payload);
+    let hash = hash_of(&form_with(seq, &at, &kind, &subject, &actor, &payload_text, &prev_hash));
+    (Entry { seq, at, kind, subject, actor, payload, prev_hash, hash }, payload_text)
 }
 
 /// The canonical bytes an entry hash covers (without the domain tag).
@@ -287,8 +294,21 @@ pub fn canonical_form(
     payload: &Value,
     prev_hash: &ChainHash,
 ) -> String {
+    form_with(seq, at, kind, subject, actor, &canonical::to_canonical_string(payload), prev_hash)
+}
+
+/// [`canonical_form`] with the payload already in canonical JSON.
+fn form_with(
+    seq: u64,
+    at: &Timestamp,
+    kind: &EntryKind,
+    subject: &str,
+    actor: &str,
+    payload: &str,
+    prev_hash: &ChainHash,
+) -> String {
     // Member names in RFC 8785 order, so this equals the canonical JSON of the object.
-    let mut out = String::with_capacity(256);
+    let mut out = String::with_capacity(256 + payload.len());
     out.push_str("{\"actor\":");
     canonical::write_string(&mut out, actor);
     out.push_str(",\"at\":");
@@ -296,7 +316,7 @@ pub fn canonical_form(
     out.push_str(",\"kind\":");
     canonical::write_string(&mut out, kind.as_str());
     out.push_str(",\"payload\":");
-    canonical::write_value(&mut out, payload);
+    out.push_str(payload);
     out.push_str(",\"prev_hash\":\"");
     out.push_str(&prev_hash.to_string());
     out.push_str("\",\"seq\":");
@@ -316,9 +336,14 @@ fn entry_hash(
     payload: &Value,
     prev_hash: &ChainHash,
 ) -> ChainHash {
+    hash_of(&canonical_form(seq, at, kind, subject, actor, payload, prev_hash))
+}
+
+/// The entry hash of a canonical form: SHA-256 over the domain tag and the form.
+fn hash_of(form: &str) -> ChainHash {
     let mut hasher = Sha256::new();
     hasher.update(HASH_DOMAIN.as_bytes());
-    hasher.update(canonical_form(seq, at, kind, subject, actor, payload, prev_hash).as_bytes());
+    hasher.update(form.as_bytes());
     ChainHash(hasher.finalize().into())
 }
 

@@ -19,7 +19,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use crate::canonical;
 use crate::checkpoint::{CheckpointSigner, KeyResolver, SignedCheckpoint, VerifiedCheckpoints};
-use crate::entry::{ChainHead, Entry, EntryDraft, EntryKind, Timestamp, entry_after};
+use crate::entry::{ChainHead, Entry, EntryDraft, EntryKind, Timestamp, entry_after, entry_with_payload_text};
 use crate::error::{StoreError, VerifyError, db, direct};
 use crate::export::{EntryLines, read_checkpoints, write_checkpoint_line, write_entry_line};
 use crate::verify::{Break, ChainVerifier, Summary};
@@ -132,7 +132,7 @@ impl AuditStore {
         let mut head = direct_head(db)?;
         let mut appended = Vec::with_capacity(drafts.len());
         for draft in drafts {
-            let entry = entry_after(head, draft);
+            let (entry, payload) = entry_with_payload_text(head, draft);
             db.prepare_cached(
                 "INSERT INTO audit_log (seq, at, kind, subject, actor, payload, prev_hash, hash) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -144,7 +144,7 @@ impl AuditStore {
                     entry.kind.as_str(),
                     entry.subject,
                     entry.actor,
-                    canonical::to_canonical_string(&entry.payload),
+                    payload,
                     entry.prev_hash.to_string(),
                     entry.hash.to_string(),
                 ])

@@ -79,13 +79,15 @@ impl Processes {
         record.dataset_id = Some(offer.target().to_string());
         record.offer = Some(offer.as_value().clone());
         let message: NegotiationMessage = ContractRequestMessage::initial(&pid, offer, self.callback_address()).into();
+        // The answer is read in the same transaction: as the store has it, without a read of its own after.
         self.write_sending(|db| {
             let queued = queue_negotiation(db, &mut record, message)?;
             record.save(db, &self.inner.journal)?;
-            Ok(((), [queued]))
+            let saved = NegotiationRecord::load_any(db, &pid)?
+                .ok_or_else(|| ProcessError::Store(format!("negotiation `{pid}` was not saved")))?;
+            Ok((negotiation_view(db, saved)?, [queued]))
         })
-        .await?;
-        self.negotiation(&pid).await
+        .await
     }
 
     /// Our side of the request: the catalog offer with the dataset as `target` and us as `assignee`
