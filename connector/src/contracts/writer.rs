@@ -291,6 +291,20 @@ mod tests {
         Ok(out)
     }
 
+    /// A batch holding x = 1, left open on release for someone waiting, who then gave up (a cancelled future):
+    /// nobody is there to commit it.
+    async fn stranded(lock: &WriterLock) -> watch::Receiver<Outcome> {
+        let mut held = lock.join().await;
+        held.open_batch().await.unwrap();
+        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
+        let outcome = held.enlist(Box::new(|_| {}));
+        let waiter = Waiting::new(&lock.waiting);
+        drop(held);
+        assert!(lock.writer.try_lock().unwrap().batch_open(), "left open for the one waiting");
+        drop(waiter);
+        outcome
+    }
+
     #[tokio::test]
     async fn a_change_alone_commits_at_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -354,14 +368,7 @@ mod tests {
     async fn a_batch_whose_next_change_gave_up_is_committed_by_its_member() {
         let dir = tempfile::tempdir().unwrap();
         let lock = file_writer(&dir);
-        let mut held = lock.join().await;
-        held.open_batch().await.unwrap();
-        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
-        let outcome = held.enlist(Box::new(|_| {}));
-        // Someone was waiting when the writer was released, then gave up (a cancelled future).
-        let waiter = Waiting::new(&lock.waiting);
-        drop(held);
-        drop(waiter);
+        let outcome = stranded(&lock).await;
         assert_eq!(lock.committed(outcome).await, Ok(()));
         assert_eq!(count(&dir), 1);
     }
@@ -370,13 +377,7 @@ mod tests {
     async fn taking_the_writer_for_other_work_commits_the_open_batch_first() {
         let dir = tempfile::tempdir().unwrap();
         let lock = file_writer(&dir);
-        let mut held = lock.join().await;
-        held.open_batch().await.unwrap();
-        held.member(true, |db| db.execute("INSERT INTO t (x) VALUES (1)", [])).unwrap().unwrap();
-        let outcome = held.enlist(Box::new(|_| {}));
-        let waiter = Waiting::new(&lock.waiting);
-        drop(held);
-        drop(waiter);
+        let outcome = stranded(&lock).await;
         let held = lock.lock().await;
         assert!(!held.batch_open());
         assert_eq!(count(&dir), 1, "committed before the other work starts");
