@@ -226,7 +226,7 @@ impl Processes {
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(true, |db| work(db).map(|done| (done, Vec::new()))).await
+        self.on_writer(true, queuing_nothing(work)).await
     }
 
     /// Runs `work` as one read on the host's connection. Reads share the writer's connection rather than a
@@ -238,7 +238,7 @@ impl Processes {
         &self,
         work: impl FnOnce(&Db) -> Result<R, E>,
     ) -> Result<Result<R, E>, DirectError> {
-        self.on_writer(false, |db| work(db).map(|done| (done, Vec::new()))).await
+        self.on_writer(false, queuing_nothing(work)).await
     }
 
     /// [`Processes::read`] of committed rows only, outside any batch: for the outbox worker's table reads,
@@ -248,7 +248,7 @@ impl Processes {
         work: impl FnOnce(&Db) -> Result<R, ProcessError>,
     ) -> Result<R, ProcessError> {
         let writer = self.inner.write.lock().await;
-        self.on_locked(writer, false, |db| work(db).map(|done| (done, Vec::new()))).await?
+        self.on_locked(writer, false, queuing_nothing(work)).await?
     }
 
     /// [`Processes::transact`] for a change that queues outbox entries: they are handed to the outbox worker
@@ -294,7 +294,7 @@ impl Processes {
         if lock(&self.inner.marks).is_empty() {
             return;
         }
-        if let Err(e) = self.on_locked(writer, true, |_| Ok::<((), Vec<_>), DirectError>(((), Vec::new()))).await {
+        if let Err(e) = self.on_locked(writer, true, queuing_nothing(|_| Ok::<(), DirectError>(()))).await {
             // Not written: their deliveries count as not recorded, and their entries are sent again.
             for mark in std::mem::take(&mut *lock(&self.inner.marks)) {
                 mark.answer(Err(e.to_string()));
@@ -329,7 +329,7 @@ impl Processes {
             match self.inner.store.own_connection(self.inner.checkpointed) {
                 Ok(conn) => writer.conn = conn,
                 Err(e) => {
-                    lock(&self.inner.marks).extend(marks);
+                    self.put_back(marks);
                     return Err(DirectError::from(e.to_string()));
                 }
             }
@@ -357,13 +357,13 @@ impl Processes {
                 log_transaction(write, began);
                 let (mine, queued) = match out {
                     Err(e) => {
-                        lock(&self.inner.marks).extend(marks);
+                        self.put_back(marks);
                         return Err(e);
                     }
                     Ok(Ok((done, queued))) => (Ok(done), queued),
                     // The first change of its batch failed: rolled back and closed, nothing to wait for.
                     Ok(Err(e)) if !writer.batch_open() => {
-                        lock(&self.inner.marks).extend(marks);
+                        self.put_back(marks);
                         return Ok(Err(e));
                     }
                     Ok(Err(e)) => (Err(e), Vec::new()),
@@ -371,7 +371,7 @@ impl Processes {
                 let held_marks = if mine.is_ok() {
                     Some((marks, marked))
                 } else {
-                    lock(&self.inner.marks).extend(marks);
+                    self.put_back(marks);
                     None
                 };
                 let processes = self.clone();
@@ -391,11 +391,11 @@ impl Processes {
                 Ok(Ok(done))
             }
             Ok(Err(e)) => {
-                lock(&self.inner.marks).extend(marks);
+                self.put_back(marks);
                 Ok(Err(e))
             }
             Err(e) => {
-                lock(&self.inner.marks).extend(marks);
+                self.put_back(marks);
                 Err(e)
             }
         }
@@ -418,10 +418,15 @@ impl Processes {
             }
             Err(_) => {
                 if let Some((marks, _)) = marks {
-                    lock(&self.inner.marks).extend(marks);
+                    self.put_back(marks);
                 }
             }
         }
+    }
+
+    /// Delivery marks a change took but did not write go back to wait for the next.
+    fn put_back(&self, marks: Vec<host::Mark>) {
+        lock(&self.inner.marks).extend(marks);
     }
 
     /// [`Processes::query`] for work that fails with a [`ProcessError`].
@@ -438,6 +443,13 @@ impl Processes {
     pub(crate) fn callback_address(&self) -> String {
         passerelle_dsp::callback_address(&self.inner.base_url)
     }
+}
+
+/// `work` in the shape [`Processes::on_writer`] takes: a change or read that queues no outbox entries.
+fn queuing_nothing<R, E>(
+    work: impl FnOnce(&Db) -> Result<R, E>,
+) -> impl FnOnce(&Db) -> Result<(R, Vec<crate::outbox::Due>), E> {
+    move |db| work(db).map(|done| (done, Vec::new()))
 }
 
 /// Logs the time of a change or read on the host's connection (a batch's commit is logged apart): the same

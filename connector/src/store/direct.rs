@@ -197,7 +197,7 @@ impl Open<'_> {
 impl Drop for Open<'_> {
     fn drop(&mut self) {
         if !self.done {
-            let _ = control(self.db, "ROLLBACK");
+            rollback(self.db);
         }
     }
 }
