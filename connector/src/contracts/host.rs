@@ -587,6 +587,45 @@ mod host_tests {
         (pid, id, written)
     }
 
+    /// The outbox's signal that entries wait behind deliveries makes a delivery waiting for its mark write it at
+    /// once instead of giving changes `MARK_DEFER` to take it along. While the delivery waits, the clock is
+    /// paused and this task never lets the runtime idle, so no timer can fire: only the signal can end the wait.
+    #[tokio::test]
+    async fn a_delivery_waiting_for_its_mark_writes_it_at_once_when_entries_are_held_up() {
+        use crate::contracts::{NegotiationStart, OfferChoice};
+        let host = host().await;
+        let offer = json!({"@id": "urn:o:held", "target": "work:a", "permission": [{"action": "use"}]});
+        let start = NegotiationStart {
+            counter_party_address: "http://127.0.0.1:9/dsp/2025-1".into(),
+            offer: OfferChoice::Full(offer),
+        };
+        let view = host.start_negotiation(start).await.unwrap();
+        let (pid, id) = (view.record.pid.clone(), view.outbox[0].id);
+        tokio::time::pause();
+        let delivering = tokio::spawn({
+            let (host, pid) = (host.clone(), pid.clone());
+            async move { host.delivered(id, "negotiation", &pid, Delivered::Negotiation(None)).await }
+        });
+
+        let began = tokio::time::Instant::now();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while host.inner.marks.lock().unwrap().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the delivery never queued its mark");
+            tokio::task::yield_now().await;
+        }
+        // The delivery now waits (single-threaded runtime: it ran up to its wait before we saw its mark).
+        host.marks_held_up(true);
+        while !delivering.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "the signal did not end the delivery's wait");
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(tokio::time::Instant::now(), began, "no timer fired");
+        tokio::time::resume();
+        delivering.await.unwrap().unwrap();
+        assert_eq!(host.negotiation(&pid).await.unwrap().outbox[0].status, "sent");
+        assert!(host.inner.marks.lock().unwrap().is_empty());
+    }
+
     #[tokio::test]
     async fn a_waiting_mark_rides_with_the_next_change_and_is_kept_when_that_change_fails() {
         let host = host().await;
