@@ -15,6 +15,8 @@
 //! clients start that many negotiations per second between them. A closed loop of 100 clients always has
 //! 100 negotiations in flight, so its latency is 100 / throughput (Little's law); the paced level shows the
 //! latency at a given rate with 100 clients, which is what a latency goal at a rate can be held to.
+//! `PASSERELLE_BENCH_TIMELINE=<dir>` writes each level's negotiations (start, latency) as CSV there, to tell a
+//! tail spread over the run from one gathered in stalls.
 //!
 //! Where the time goes: the crypto part is computed from the number of ES256 signatures and
 //! verifications a negotiation takes with DCP on (see [`CRYPTO_PER_MESSAGE`]) times their
@@ -335,6 +337,8 @@ struct Level {
     failed: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
+    /// (start since the level began, latency) of every completed negotiation, in no order.
+    timeline: Vec<(Duration, Duration)>,
 }
 
 impl Level {
@@ -419,8 +423,9 @@ async fn level(
                     }
                 }
                 let late = next.map_or(Duration::ZERO, |at| at.elapsed());
+                let began = next.map_or_else(|| start.elapsed(), |at| at - start);
                 match negotiate(&http, &management, &key, &body).await {
-                    Some(latency) => done.push(late + latency),
+                    Some(latency) => done.push((began, late + latency)),
                     None => failed += 1,
                 }
                 next = next.zip(schedule).map(|(at, (_, every))| at + every);
@@ -437,10 +442,12 @@ async fn level(
         failed: 0,
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
+        timeline: Vec::new(),
     };
     while let Some(joined) = tasks.join_next().await {
         let (done, failed) = joined.expect("client task");
-        result.latencies.extend(done);
+        result.latencies.extend(done.iter().map(|(_, latency)| *latency));
+        result.timeline.extend(done);
         result.failed += failed;
     }
     // Every client finishes the negotiation it was in: the window is until the last one ended.
@@ -502,6 +509,25 @@ fn sqlite_time(log: &Path) -> (usize, Duration, HashMap<String, (usize, Duration
     (count, total, by_kind)
 }
 
+/// With `PASSERELLE_BENCH_TIMELINE=<dir>`, writes `<dir>/<name>.csv`: one line per completed negotiation, its start
+/// and latency in ms, in start order, to see whether a tail is spread out or gathered in stalls.
+fn write_timeline(name: &str, l: &Level) {
+    let Ok(dir) = std::env::var("PASSERELLE_BENCH_TIMELINE") else { return };
+    let mut lines = l.timeline.clone();
+    lines.sort();
+    let csv: String = std::iter::once("start_ms,latency_ms\n".to_string())
+        .chain(
+            lines
+                .iter()
+                .map(|(at, latency)| format!("{:.3},{:.3}\n", at.as_secs_f64() * 1e3, latency.as_secs_f64() * 1e3)),
+        )
+        .collect();
+    let path = Path::new(&dir).join(format!("{name}.csv"));
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, csv)) {
+        eprintln!("cannot write the timeline {}: {e}", path.display());
+    }
+}
+
 fn print_level(mode: &str, l: &Level) {
     println!("| {mode} | {:>3} | {} |", l.concurrency, l.columns());
 }
@@ -559,10 +585,13 @@ fn main() {
         for &concurrency in &levels {
             let l = rt.block_on(level(&http, &pair, concurrency, duration, None));
             print_level(mode, &l);
+            write_timeline(&format!("dcp-{mode}-{concurrency}"), &l);
             by_mode.push((*dcp, l));
         }
         if let Some(rate) = pace {
-            paced.push((mode, rate, rt.block_on(level(&http, &pair, PACED_CLIENTS, duration, Some(rate)))));
+            let l = rt.block_on(level(&http, &pair, PACED_CLIENTS, duration, Some(rate)));
+            write_timeline(&format!("dcp-{mode}-{PACED_CLIENTS}-paced-{rate}"), &l);
+            paced.push((mode, rate, l));
         }
     }
     if !paced.is_empty() {
