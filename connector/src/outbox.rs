@@ -353,7 +353,7 @@ struct Round {
     /// Entries claimed and ready to start when a slot is free.
     ready: VecDeque<Due>,
     /// Processes only a table read may move on (one of their entries is waiting for a retry, or failed):
-    /// the table keeps their order.
+    /// the table keeps their order. A process leaves when a complete read finds nothing of it pending.
     held: HashSet<String>,
     /// The table must be read at the next round.
     rescan: bool,
@@ -377,10 +377,19 @@ impl Round {
     /// (`fresh`). The read ran under the writer lock, so every entry it saw that a change handed over
     /// (`Processes::transact_sending`) is in `fresh` or was taken earlier; the rest is in the table only. Those
     /// go first: the read returns only the oldest pending entry of each process, which precedes whatever of
-    /// that process was handed over.
-    fn take_read(&mut self, read: Vec<Due>, fresh: Vec<Due>, limit: i64) {
+    /// that process was handed over. `later` names the processes with entries pending but not yet due, when
+    /// the read looked (it does while processes are held).
+    fn take_read(&mut self, read: Vec<Due>, fresh: Vec<Due>, limit: i64, later: Option<HashSet<String>>) {
         let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
         let full = read.len() as i64 >= limit;
+        // A held process with nothing pending in the table and nothing under way has no order left to keep:
+        // what it queues from now on comes after everything it had, and may be taken as it is handed over.
+        // Only a complete read can tell (a full one may have left the process's entries behind).
+        if let Some(later) = later.filter(|_| !full) {
+            let pending: HashSet<&str> = read.iter().map(|entry| entry.pid.as_str()).collect();
+            let busy = &self.busy;
+            self.held.retain(|pid| later.contains(pid) || pending.contains(pid.as_str()) || busy.contains_key(pid));
+        }
         let mut found = false;
         for entry in read {
             let taken = handed.contains(&entry.id) || self.claimed.contains(&entry.id);
@@ -470,10 +479,11 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
             round.retry_at = None;
             next_poll = now + IDLE_POLL;
             let limit = BATCH + IN_FLIGHT as i64;
-            match processes.read_committed(|db| due(db, limit)).await {
-                Ok((entries, next_retry)) => {
+            let look_later = !round.held.is_empty();
+            match processes.read_committed(|db| due(db, limit, look_later)).await {
+                Ok((entries, next_retry, later)) => {
                     let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
-                    round.take_read(entries, fresh, limit);
+                    round.take_read(entries, fresh, limit, later);
                     if let Some(wait) = next_retry {
                         let at = tokio::time::Instant::now() + wait;
                         round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
@@ -530,9 +540,12 @@ fn take_fresh(processes: &Processes, round: &mut Round) {
     }
 }
 
-/// The first `limit` pending entries that are due and first in their process, and how long until the next
-/// entry waiting for a retry is due (`None`: none waits).
-fn due(db: &Db, limit: i64) -> Result<(Vec<Due>, Option<Duration>), ProcessError> {
+/// The processes with entries pending but not yet due (`later`), when asked for.
+type Later = Option<HashSet<String>>;
+
+/// The first `limit` pending entries that are due and first in their process, how long until the next entry
+/// waiting for a retry is due (`None`: none waits), and with `look_later` the processes whose entries wait so.
+fn due(db: &Db, limit: i64, look_later: bool) -> Result<(Vec<Due>, Option<Duration>, Later), ProcessError> {
     let now = now_ms();
     let entries = crate::store::direct::rows(
         db,
@@ -546,8 +559,17 @@ fn due(db: &Db, limit: i64) -> Result<(Vec<Due>, Option<Duration>), ProcessError
         .prepare_cached("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")?
         .query_row([now], |row| row.get(0))?;
     let wait = next.map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0).max(1)));
+    let later = if look_later {
+        let mut statement = db.prepare_cached(
+            "SELECT DISTINCT process_pid FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?",
+        )?;
+        let pids = statement.query_map([now], |row| row.get::<_, String>(0))?;
+        Some(pids.collect::<Result<HashSet<_>, _>>()?)
+    } else {
+        None
+    };
     // An entry whose recipient is not a role cannot be sent; it stays in the table for an operator to see.
-    Ok((entries.into_iter().flatten().collect(), wait))
+    Ok((entries.into_iter().flatten().collect(), wait, later))
 }
 
 impl Due {
@@ -778,7 +800,8 @@ mod tests {
         let mut round = Round::default();
         // The read saw 1 (p), 2 (q) and 3 (r); 2 and 3 were handed over by the changes that queued them, with
         // 4 (p, queued after 1).
-        round.take_read(vec![due(1, "p"), due(2, "q"), due(3, "r")], vec![due(2, "q"), due(3, "r"), due(4, "p")], 32);
+        let (read, fresh) = (vec![due(1, "p"), due(2, "q"), due(3, "r")], vec![due(2, "q"), due(3, "r"), due(4, "p")]);
+        round.take_read(read, fresh, 32, None);
         assert_eq!(round.from_table, HashSet::from([1]), "only 1 is in the table only");
         assert_eq!(ready_ids(&round), [1, 2, 3], "4 waits behind 1, which precedes it in its process");
         assert_eq!(round.busy["p"].iter().map(|entry| entry.id).collect::<Vec<_>>(), [4]);
@@ -795,13 +818,51 @@ mod tests {
     fn a_full_read_reads_on_only_while_it_finds_something() {
         let mut round = Round::default();
         let read = || (1..=4).map(|id| due(id, &format!("p{id}"))).collect::<Vec<_>>();
-        round.take_read(read(), Vec::new(), 4);
+        round.take_read(read(), Vec::new(), 4, None);
         assert!(round.rescan, "a full batch of new entries may have left more behind");
         round.rescan = false;
         // The same entries, still under way: reading again would find them again, and nothing else.
-        round.take_read(read(), Vec::new(), 4);
+        round.take_read(read(), Vec::new(), 4, None);
         assert!(!round.rescan, "a full batch of entries already taken must not set off another read");
         assert_eq!(ready_ids(&round), [1, 2, 3, 4], "nothing taken twice");
+    }
+
+    #[test]
+    fn a_held_process_is_let_go_once_a_complete_read_finds_nothing_of_it_pending() {
+        let later = |pids: &[&str]| Some(pids.iter().map(|pid| pid.to_string()).collect::<HashSet<_>>());
+        let mut round = Round::default();
+        round.take_read(vec![due(1, "p")], Vec::new(), 32, None);
+        round.ready.clear();
+        round.finished(1, "p", Outcome::Left { retry_at: None });
+        assert!(round.held.contains("p"), "a retry puts the process in the table's hands");
+
+        // Its entry waits for the retry: it stays held, and what it queues meanwhile waits in the table.
+        round.take_read(Vec::new(), Vec::new(), 32, later(&["p"]));
+        assert!(round.held.contains("p"));
+        round.offer_fresh(due(2, "p"));
+        assert!(ready_ids(&round).is_empty(), "2 must not overtake 1");
+
+        // The retry is due: the read takes it (and the process stays held while it is under way).
+        round.take_read(vec![due(1, "p")], Vec::new(), 32, later(&[]));
+        assert!(round.held.contains("p"));
+        assert_eq!(ready_ids(&round), [1]);
+        round.ready.clear();
+        round.finished(1, "p", Outcome::Sent);
+        round.take_read(vec![due(2, "p")], Vec::new(), 32, later(&[]));
+        round.ready.clear();
+        round.finished(2, "p", Outcome::Sent);
+
+        // A full read proves nothing; a complete one that finds nothing of it lets it go.
+        let others: Vec<Due> = (10..14).map(|id| due(id, &format!("o{id}"))).collect();
+        round.take_read(others, Vec::new(), 4, later(&[]));
+        assert!(round.held.contains("p"), "a full read may have left p's entries behind");
+        round.take_read(Vec::new(), Vec::new(), 32, None);
+        assert!(round.held.contains("p"), "a read that did not look at the waiting entries proves nothing");
+        round.take_read(Vec::new(), Vec::new(), 32, later(&[]));
+        assert!(round.held.is_empty(), "nothing of p is pending: it is let go");
+        round.ready.clear();
+        round.offer_fresh(due(20, "p"));
+        assert_eq!(ready_ids(&round), [20], "what p queues now is taken as it is handed over");
     }
 
     #[test]
