@@ -197,6 +197,30 @@ fn seqs(changes: &[Value]) -> Vec<i64> {
     changes.iter().map(|c| c["seq"].as_i64().expect("seq")).collect()
 }
 
+/// An agreement of `consumer` on the provider's `open` offer of a work: (dataset id, work id, agreement id).
+async fn agreed_work(provider: &Node, consumer: &Node) -> (String, String, String) {
+    let (dataset_id, offer_id) = catalog_offer(provider, "open").await;
+    let work_id = match passerelle_connector::catalog::ids::parse_dataset_id(&dataset_id) {
+        Some(passerelle_connector::catalog::ids::DatasetRef::Work(id)) => id,
+        other => panic!("`open` is offered on works: {other:?}"),
+    };
+    let pid = negotiate(consumer, provider, &dataset_id, &offer_id).await;
+    let finalized =
+        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| state(n) == "FINALIZED").await;
+    let agreement_id = finalized["agreement_id"].as_str().expect("agreement").to_string();
+    (dataset_id, work_id, agreement_id)
+}
+
+/// A STARTED transfer by which the provider pushes the agreed feed to `consumer`: its pid.
+async fn pushed_feed(consumer: &Node, agreement_id: &str) -> String {
+    let body = json!({"agreementId": agreement_id, "format": "HttpData-PUSH", "feed": true});
+    let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
+    assert_eq!(status, 201, "{created:#}");
+    let pid = created["pid"].as_str().expect("pid").to_string();
+    consumer.wait_for(&format!("/api/v1/transfers/{pid}"), "STARTED", |t| state(t) == "STARTED").await;
+    pid
+}
+
 /// The same feed by push: the provider posts every change to the consumer's feed inbox as it happens; the consumer
 /// never asks. Both sides are killed with SIGKILL at some point; the changes kept stay exactly the provider's
 /// sequence (the one a pull transfer on the same agreement reads), in order, none missing, none twice. Bad pushes
@@ -206,26 +230,14 @@ async fn a_pushed_feed_reaches_the_consumer_in_order_across_restarts_of_either_s
     let mut provider = provider().await;
     let mut consumer = Node::new("broadcaster", &["--no-default-offer"]).await;
     consumer.start().await;
-    let (dataset_id, offer_id) = catalog_offer(&provider, "open").await;
-    let work_id = match passerelle_connector::catalog::ids::parse_dataset_id(&dataset_id) {
-        Some(passerelle_connector::catalog::ids::DatasetRef::Work(id)) => id,
-        other => panic!("`open` is offered on works: {other:?}"),
-    };
-    let pid = negotiate(&consumer, &provider, &dataset_id, &offer_id).await;
-    let finalized =
-        consumer.wait_for(&format!("/api/v1/negotiations/{pid}"), "FINALIZED", |n| state(n) == "FINALIZED").await;
-    let agreement_id = finalized["agreement_id"].as_str().expect("agreement").to_string();
+    let (dataset_id, work_id, agreement_id) = agreed_work(&provider, &consumer).await;
 
     // `feed` is for a push; a pull reads its feed itself.
     let body = json!({"agreementId": agreement_id, "format": "HttpData-PULL", "feed": true});
     let (status, refused) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
     assert_eq!((status, refused["field"].is_null()), (422, true), "{refused:#}");
 
-    let body = json!({"agreementId": agreement_id, "format": "HttpData-PUSH", "feed": true});
-    let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
-    assert_eq!(status, 201, "{created:#}");
-    let pushed = created["pid"].as_str().expect("pid").to_string();
-    consumer.wait_for(&format!("/api/v1/transfers/{pushed}"), "STARTED", |t| state(t) == "STARTED").await;
+    let pushed = pushed_feed(&consumer, &agreement_id).await;
     // The reference: the provider's sequence for this work, read by a pull transfer under the same agreement.
     let body = json!({"agreementId": agreement_id, "format": "HttpData-PULL"});
     let (status, created) = consumer.api(Method::POST, "/api/v1/transfers", Some(&body)).await;
@@ -340,6 +352,50 @@ async fn a_pushed_feed_reaches_the_consumer_in_order_across_restarts_of_either_s
     let unchanged = feed(&consumer, &pushed).await;
     assert_eq!(seqs(&kept(&unchanged)), all, "nothing kept from the bad pushes");
     assert_eq!(unchanged["cursor"].as_i64(), Some(cursor));
+}
+
+/// A suspended pushed feed keeps nothing (the provider pushes only to STARTED feeds, and the consumer's inbox
+/// refuses pages for a feed that is not); resumed, it gets what changed meanwhile, in order and once. A second
+/// feed on the same agreement, never suspended, shows when the provider has pushed a change.
+#[tokio::test]
+async fn a_suspended_pushed_feed_gets_nothing_until_resumed_then_catches_up() {
+    let provider = provider().await;
+    let mut consumer = Node::new("broadcaster", &["--no-default-offer"]).await;
+    consumer.start().await;
+    let (_, work_id, agreement_id) = agreed_work(&provider, &consumer).await;
+    let (paused, witness) = (pushed_feed(&consumer, &agreement_id).await, pushed_feed(&consumer, &agreement_id).await);
+    let caught_up = async |pid: &str, what: &str, wanted: &dyn Fn(&[Value]) -> bool| {
+        consumer.wait_for(&format!("/api/v1/transfers/{pid}/feed"), what, |p| wanted(&changes(p))).await
+    };
+    let before = seqs(&changes(&caught_up(&witness, "the witness's first changes", &|c| !c.is_empty()).await));
+    caught_up(&paused, "the first changes", &|c| seqs(c) == before).await;
+
+    let view = consumer.get(&format!("/api/v1/transfers/{paused}")).await;
+    let provider_pid = view["counterparty_pid"].as_str().expect("the provider's pid").to_string();
+    let (status, body) = consumer.api(Method::POST, &format!("/api/v1/transfers/{paused}/suspend"), None).await;
+    assert_eq!(status, 200, "{body:#}");
+    provider.wait_for(&format!("/api/v1/transfers/{provider_pid}"), "SUSPENDED", |t| state(t) == "SUSPENDED").await;
+
+    // Two changes, each seen pushed to the witness: the second shows the provider's push round after the first
+    // one's went by.
+    let path = format!("/api/v1/works/{}", encode(&work_id));
+    let mut work = provider.get(&path).await;
+    for title in ["The Counselor (while suspended)", "The Counselor (still suspended)"] {
+        work["title"] = json!(title);
+        let (status, body) = provider.api(Method::PUT, &path, Some(&work)).await;
+        assert!(status == 200 || status == 201, "{body:#}");
+        caught_up(&witness, title, &|c| c.last().is_some_and(|c| c.to_string().contains(title))).await;
+    }
+    let (status, page) = consumer.api(Method::GET, &format!("/api/v1/transfers/{paused}/feed"), None).await;
+    assert_eq!(status, 200, "the consumer still reads what it kept: {page:#}");
+    assert_eq!(seqs(&changes(&page)), before, "nothing was pushed to the suspended feed");
+
+    // Resumed, it catches up with the witness: the same changes, in order, none twice.
+    let (status, body) = consumer.api(Method::POST, &format!("/api/v1/transfers/{paused}/resume"), None).await;
+    assert_eq!(status, 200, "{body:#}");
+    let all = seqs(&changes(&caught_up(&witness, "the witness", &|_| true).await));
+    assert!(all.len() > before.len() && all.windows(2).all(|w| w[0] < w[1]), "{all:?}");
+    caught_up(&paused, "the changes made while suspended", &|c| seqs(c) == all).await;
 }
 
 /// A work that stops matching a collection's selector is announced as leaving it, once, to pulled and pushed
