@@ -377,8 +377,8 @@ impl Round {
     /// (`fresh`). The read ran under the writer lock, so every entry it saw that a change handed over
     /// (`Processes::transact_sending`) is in `fresh` or was taken earlier; the rest is in the table only. Those
     /// go first: the read returns only the oldest pending entry of each process, which precedes whatever of
-    /// that process was handed over. `later` names the processes with entries pending but not yet due, when
-    /// the read looked (it does while processes are held).
+    /// that process was handed over. `later` names the processes with entries pending but not yet due (`None`:
+    /// the read did not look, and so tells nothing of the held processes).
     fn take_read(&mut self, read: Vec<Due>, fresh: Vec<Due>, limit: i64, later: Option<HashSet<String>>) {
         let handed: HashSet<i64> = fresh.iter().map(|entry| entry.id).collect();
         let full = read.len() as i64 >= limit;
@@ -479,11 +479,10 @@ pub async fn run(processes: Processes, mut stop: watch::Receiver<bool>) {
             round.retry_at = None;
             next_poll = now + IDLE_POLL;
             let limit = BATCH + IN_FLIGHT as i64;
-            let look_later = !round.held.is_empty();
-            match processes.read_committed(|db| due(db, limit, look_later)).await {
+            match processes.read_committed(|db| due(db, limit)).await {
                 Ok((entries, next_retry, later)) => {
                     let fresh = std::mem::take(&mut *lock(&processes.inner.fresh));
-                    round.take_read(entries, fresh, limit, later);
+                    round.take_read(entries, fresh, limit, Some(later));
                     if let Some(wait) = next_retry {
                         let at = tokio::time::Instant::now() + wait;
                         round.retry_at = Some(round.retry_at.map_or(at, |t| t.min(at)));
@@ -540,12 +539,12 @@ fn take_fresh(processes: &Processes, round: &mut Round) {
     }
 }
 
-/// The processes with entries pending but not yet due (`later`), when asked for.
-type Later = Option<HashSet<String>>;
+/// What a table read finds ([`due`]).
+type Read = (Vec<Due>, Option<Duration>, HashSet<String>);
 
 /// The first `limit` pending entries that are due and first in their process, how long until the next entry
-/// waiting for a retry is due (`None`: none waits), and with `look_later` the processes whose entries wait so.
-fn due(db: &Db, limit: i64, look_later: bool) -> Result<(Vec<Due>, Option<Duration>, Later), ProcessError> {
+/// waiting for a retry is due (`None`: none waits), and the processes whose entries wait so (one query for both).
+fn due(db: &Db, limit: i64) -> Result<Read, ProcessError> {
     let now = now_ms();
     let entries = crate::store::direct::rows(
         db,
@@ -555,19 +554,17 @@ fn due(db: &Db, limit: i64, look_later: bool) -> Result<(Vec<Due>, Option<Durati
         (now, limit),
         |row| Due::from_row(row).map_err(ProcessError::Store),
     )?;
-    let next: Option<i64> = db
-        .prepare_cached("SELECT MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?")?
-        .query_row([now], |row| row.get(0))?;
+    let (mut next, mut later) = (None::<i64>, HashSet::new());
+    let mut waiting = db.prepare_cached(
+        "SELECT process_pid, MIN(next_attempt_ms) FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?
+         GROUP BY process_pid",
+    )?;
+    for row in waiting.query_map([now], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))? {
+        let (pid, at) = row?;
+        next = Some(next.map_or(at, |n| n.min(at)));
+        later.insert(pid);
+    }
     let wait = next.map(|at| Duration::from_millis(u64::try_from(at - now).unwrap_or(0).max(1)));
-    let later = if look_later {
-        let mut statement = db.prepare_cached(
-            "SELECT DISTINCT process_pid FROM outbox WHERE status = 'pending' AND next_attempt_ms > ?",
-        )?;
-        let pids = statement.query_map([now], |row| row.get::<_, String>(0))?;
-        Some(pids.collect::<Result<HashSet<_>, _>>()?)
-    } else {
-        None
-    };
     // An entry whose recipient is not a role cannot be sent; it stays in the table for an operator to see.
     Ok((entries.into_iter().flatten().collect(), wait, later))
 }

@@ -529,18 +529,10 @@ mod host_tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn deliveries_ending_together_are_all_marked_with_what_their_answers_taught() {
-        use crate::contracts::{NegotiationStart, OfferChoice};
         let host = host().await;
         let mut pids = Vec::new();
         for n in 0..12 {
-            let offer = json!({"@id": format!("urn:o:{n}"), "target": "work:a", "permission": [{"action": "use"}]});
-            let start = NegotiationStart {
-                counter_party_address: "http://127.0.0.1:9/dsp/2025-1".into(),
-                offer: OfferChoice::Full(offer),
-            };
-            // No outbox runs here: each request stays queued.
-            let view = host.start_negotiation(start).await.unwrap();
-            pids.push((view.record.pid.clone(), view.outbox[0].id));
+            pids.push(queued_request(&host, n).await);
         }
         let marks: Vec<_> = pids
             .iter()
@@ -566,12 +558,8 @@ mod host_tests {
             assert_eq!(view.record.counterparty_pid.as_deref(), Some(format!("urn:p:{id}").as_str()), "{pid}");
         }
     }
-    /// Queues a request and a mark for its delivery without writing the mark, as a delivery ending while
-    /// another change holds the writer lock would.
-    async fn request_with_waiting_mark(
-        host: &Processes,
-        n: usize,
-    ) -> (String, i64, tokio::sync::oneshot::Receiver<Result<(), String>>) {
+    /// Starts negotiation `n`, whose request stays queued (no outbox runs here): its pid and outbox entry.
+    async fn queued_request(host: &Processes, n: usize) -> (String, i64) {
         use crate::contracts::{NegotiationStart, OfferChoice};
         let offer = json!({"@id": format!("urn:o:{n}"), "target": "work:a", "permission": [{"action": "use"}]});
         let start = NegotiationStart {
@@ -579,7 +567,16 @@ mod host_tests {
             offer: OfferChoice::Full(offer),
         };
         let view = host.start_negotiation(start).await.unwrap();
-        let (pid, id) = (view.record.pid.clone(), view.outbox[0].id);
+        (view.record.pid.clone(), view.outbox[0].id)
+    }
+
+    /// Queues a request and a mark for its delivery without writing the mark, as a delivery ending while
+    /// another change holds the writer lock would.
+    async fn request_with_waiting_mark(
+        host: &Processes,
+        n: usize,
+    ) -> (String, i64, tokio::sync::oneshot::Receiver<Result<(), String>>) {
+        let (pid, id) = queued_request(host, n).await;
         let (done, written) = tokio::sync::oneshot::channel();
         let learned = Some((format!("urn:p:{n}"), pid.clone()));
         let mark = Mark { outbox_id: id, process: "negotiation".into(), pid: pid.clone(), learned, done };
@@ -592,15 +589,8 @@ mod host_tests {
     /// paused and this task never lets the runtime idle, so no timer can fire: only the signal can end the wait.
     #[tokio::test]
     async fn a_delivery_waiting_for_its_mark_writes_it_at_once_when_entries_are_held_up() {
-        use crate::contracts::{NegotiationStart, OfferChoice};
         let host = host().await;
-        let offer = json!({"@id": "urn:o:held", "target": "work:a", "permission": [{"action": "use"}]});
-        let start = NegotiationStart {
-            counter_party_address: "http://127.0.0.1:9/dsp/2025-1".into(),
-            offer: OfferChoice::Full(offer),
-        };
-        let view = host.start_negotiation(start).await.unwrap();
-        let (pid, id) = (view.record.pid.clone(), view.outbox[0].id);
+        let (pid, id) = queued_request(&host, 1).await;
         tokio::time::pause();
         let delivering = tokio::spawn({
             let (host, pid) = (host.clone(), pid.clone());

@@ -15,7 +15,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// WAL frames (pages) past which a pass finishes with the writers held, so the WAL starts again (64 MiB of
-/// 4 KiB pages). Every such pass stops the connector's changes for its copy and two `fsync`s (4–8 ms here), so
+/// 4 KiB pages). Every such pass stops the connector's changes for its copy and two `fsync`s (3–8 ms here), so
 /// it sets how often a negotiation meets one: at 4,096 frames, about 4 times a second at 1,000 negotiations/s,
 /// and 2.8 % of negotiations took over 20 ms on average; at 16,384, 0.9 % (BENCHMARKS.md). Larger still, the
 /// first pass copies so much that the held one, which copies what came meanwhile, grows longer.
