@@ -339,6 +339,8 @@ struct Level {
     latencies: Vec<Duration>,
     /// (start since the level began, latency) of every completed negotiation, in no order.
     timeline: Vec<(Duration, Duration)>,
+    /// Wall-clock time of the level's start, to line the timeline up with the connectors' logs.
+    began: std::time::SystemTime,
 }
 
 impl Level {
@@ -405,6 +407,7 @@ async fn level(
     let t0 = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let start = tokio::time::Instant::now();
+    let wall_start = std::time::SystemTime::now();
     for client in 0..concurrency {
         let (http, body, management, key, stop) =
             (http.clone(), body.clone(), management.clone(), key.clone(), stop.clone());
@@ -443,6 +446,7 @@ async fn level(
         elapsed: Duration::ZERO,
         latencies: Vec::new(),
         timeline: Vec::new(),
+        began: wall_start,
     };
     while let Some(joined) = tasks.join_next().await {
         let (done, failed) = joined.expect("client task");
@@ -510,17 +514,18 @@ fn sqlite_time(log: &Path) -> (usize, Duration, HashMap<String, (usize, Duration
 }
 
 /// With `PASSERELLE_BENCH_TIMELINE=<dir>`, writes `<dir>/<name>.csv`: one line per completed negotiation, its start
-/// and latency in ms, in start order, to see whether a tail is spread out or gathered in stalls.
+/// and latency in ms, in start order, to see whether a tail is spread out or gathered in stalls, and the start as
+/// Unix milliseconds, to line it up with the connectors' logs (`PASSERELLE_BENCH_TRACE`).
 fn write_timeline(name: &str, l: &Level) {
     let Ok(dir) = std::env::var("PASSERELLE_BENCH_TIMELINE") else { return };
     let mut lines = l.timeline.clone();
     lines.sort();
-    let csv: String = std::iter::once("start_ms,latency_ms\n".to_string())
-        .chain(
-            lines
-                .iter()
-                .map(|(at, latency)| format!("{:.3},{:.3}\n", at.as_secs_f64() * 1e3, latency.as_secs_f64() * 1e3)),
-        )
+    let began = l.began.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let csv: String = std::iter::once("start_ms,latency_ms,start_unix_ms\n".to_string())
+        .chain(lines.iter().map(|(at, latency)| {
+            let ms = |d: Duration| d.as_secs_f64() * 1e3;
+            format!("{:.3},{:.3},{:.3}\n", ms(*at), ms(*latency), ms(began + *at))
+        }))
         .collect();
     let path = Path::new(&dir).join(format!("{name}.csv"));
     if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, csv)) {

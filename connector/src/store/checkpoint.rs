@@ -7,6 +7,9 @@
 //! holds while changes go on; when the WAL has grown past [`RESTART_AT`], a second pass with the writers held
 //! copies only what was committed during the first, so the WAL is wholly in the database and the next commit
 //! starts it again from the beginning. That keeps the WAL bounded, as the automatic checkpoint did.
+//!
+//! While changes are being written the passes follow each other closely ([`BUSY_TICK`]): each `fsync` then
+//! has little to flush, and the held pass little to copy, which is what the writers wait for.
 
 use std::path::Path;
 use std::sync::Weak;
@@ -20,8 +23,21 @@ use rusqlite::Connection;
 /// and 2.8 % of negotiations took over 20 ms on average; at 16,384, 0.9 % (BENCHMARKS.md). Larger still, the
 /// first pass copies so much that the held one, which copies what came meanwhile, grows longer.
 pub(crate) const RESTART_AT: i64 = 16_384;
-/// How often the WAL is looked at.
-const TICK: Duration = Duration::from_millis(100);
+/// The pause between passes while the WAL grows. Shorter than the idle tick because the held pass copies what
+/// was committed during the pass before it and both wait for `fsync`s of what they wrote: at 1,000
+/// negotiations/s, passes every 100 ms held the writers 3.3–6.3 ms each, every 10 ms 1.1–3.9 ms, and the
+/// paced p99 went from 12–18 to 7–10 ms (2 ms was worse again: more `fsync`s than the disk keeps up with;
+/// BENCHMARKS.md).
+const BUSY_TICK: Duration = Duration::from_millis(10);
+/// The pause after a pass that found nothing new: an idle connector wakes up ten times a second.
+const IDLE_TICK: Duration = Duration::from_millis(100);
+
+/// The pause before the next pass: short while the WAL is being written, long once a pass found it as the pass
+/// before left it (the same number of frames, all of them copied).
+fn pause(before: Option<Pass>, now: &Pass) -> Duration {
+    let unchanged = before.is_some_and(|b| b.frames == now.frames) && now.copied == now.frames;
+    if unchanged && !now.held { IDLE_TICK } else { BUSY_TICK }
+}
 
 /// What a pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +48,8 @@ pub(crate) struct Pass {
     pub copied: i64,
     /// Whether the pass finished with the writers held.
     pub held: bool,
+    /// How long the writers were held (zero when they were not).
+    pub held_for: Duration,
 }
 
 /// One pass: a checkpoint while writers go on, then, if the WAL holds `restart_at` frames or more
@@ -40,14 +58,19 @@ pub(crate) struct Pass {
 pub(crate) fn pass(db: &Connection, restart_at: i64, hold: &dyn Fn(&mut dyn FnMut())) -> Result<Pass, rusqlite::Error> {
     let (frames, copied) = passive(db)?;
     if frames < restart_at {
-        return Ok(Pass { frames, copied, held: false });
+        return Ok(Pass { frames, copied, held: false, held_for: Duration::ZERO });
     }
     let mut held = None;
-    hold(&mut || held = Some(passive(db)));
+    hold(&mut || {
+        let began = std::time::Instant::now();
+        held = Some((passive(db), began.elapsed()));
+    });
     // A `hold` that did not run the pass leaves the WAL as the first checkpoint left it.
-    let Some(outcome) = held else { return Ok(Pass { frames, copied, held: false }) };
+    let Some((outcome, held_for)) = held else {
+        return Ok(Pass { frames, copied, held: false, held_for: Duration::ZERO });
+    };
     let (frames, copied) = outcome?;
-    Ok(Pass { frames, copied, held: true })
+    Ok(Pass { frames, copied, held: true, held_for })
 }
 
 /// `PRAGMA wal_checkpoint(PASSIVE)`: (frames in the WAL, frames copied); it never waits for a lock.
@@ -77,11 +100,30 @@ pub(crate) fn start<W: Send + Sync + 'static>(
         }
     };
     let spawned = std::thread::Builder::new().name("passerelle-checkpoint".into()).spawn(move || {
+        let (mut wait, mut last) = (IDLE_TICK, None);
         loop {
-            std::thread::sleep(TICK);
+            std::thread::sleep(wait);
             let Some(held) = writers.upgrade() else { return };
-            if let Err(e) = pass(&db, RESTART_AT, &|run: &mut dyn FnMut()| hold(&held, run)) {
-                tracing::warn!(error = %e, "checkpoint failed; the next pass tries again");
+            let began = std::time::Instant::now();
+            match pass(&db, RESTART_AT, &|run: &mut dyn FnMut()| hold(&held, run)) {
+                Ok(done) => {
+                    if done.held {
+                        // How long changes stood still: what a latency tail is to be lined up against.
+                        tracing::debug!(
+                            frames = done.frames,
+                            copied = done.copied,
+                            pass_us = began.elapsed().as_micros() as u64,
+                            held_us = done.held_for.as_micros() as u64,
+                            "WAL copied with the writers held; it starts again"
+                        );
+                    }
+                    wait = pause(last, &done);
+                    last = Some(done);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "checkpoint failed; the next pass tries again");
+                    (wait, last) = (IDLE_TICK, None);
+                }
             }
         }
     });
@@ -110,6 +152,20 @@ mod tests {
         for _ in 0..pages {
             db.execute("INSERT INTO t (v) VALUES (zeroblob(4000))", []).unwrap();
         }
+    }
+
+    #[test]
+    fn passes_follow_closely_while_the_wal_grows_and_slowly_once_it_is_still() {
+        let pass = |frames, copied, held| Pass { frames, copied, held, held_for: Duration::ZERO };
+        // The first pass, or one that found new frames: the WAL is being written.
+        assert_eq!(pause(None, &pass(0, 0, false)), BUSY_TICK);
+        assert_eq!(pause(Some(pass(100, 100, false)), &pass(140, 140, false)), BUSY_TICK);
+        // A reader kept some frames from being copied: go again soon to finish.
+        assert_eq!(pause(Some(pass(140, 120, false)), &pass(140, 130, false)), BUSY_TICK);
+        // The WAL just started again: the writers were busy enough to fill it.
+        assert_eq!(pause(Some(pass(16_400, 16_400, false)), &pass(16_400, 16_400, true)), BUSY_TICK);
+        // Nothing written since the pass before, and all of it copied: idle.
+        assert_eq!(pause(Some(pass(140, 140, false)), &pass(140, 140, false)), IDLE_TICK);
     }
 
     #[test]
