@@ -18,10 +18,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// WAL frames (pages) past which a pass finishes with the writers held, so the WAL starts again (64 MiB of
-/// 4 KiB pages). Every such pass stops the connector's changes for its copy and two `fsync`s (3–8 ms here), so
-/// it sets how often a negotiation meets one: at 4,096 frames, about 4 times a second at 1,000 negotiations/s,
-/// and 2.8 % of negotiations took over 20 ms on average; at 16,384, 0.9 % (BENCHMARKS.md). Larger still, the
-/// first pass copies so much that the held one, which copies what came meanwhile, grows longer.
+/// 4 KiB pages). Every such pass stops the connector's changes for its copy and two `fsync`s, so it sets how
+/// often a negotiation meets one. With passes every 100 ms (3–8 ms held) 16,384 beat 4,096 frames (0.9 % of
+/// negotiations over 20 ms against 2.8 %); with the [`BUSY_TICK`] pace (1–4 ms held) 4,096, 16,384 and 65,536
+/// frames measure alike (BENCHMARKS.md), and this one keeps the WAL file at a moderate size.
 pub(crate) const RESTART_AT: i64 = 16_384;
 /// The pause between passes while the WAL grows. Shorter than the idle tick because the held pass copies what
 /// was committed during the pass before it and both wait for `fsync`s of what they wrote: at 1,000
