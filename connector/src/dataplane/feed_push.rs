@@ -302,6 +302,63 @@ mod tests {
         assert!(batch_problem(&no_seq).unwrap().contains("no numeric `seq`"));
     }
 
+    /// The provider's own safeguard, apart from the consumer's inbox (which refuses pages for a feed it suspended
+    /// too, so the end-to-end test in `tests/it/feed.rs` cannot tell the two apart): only a STARTED feed we provide
+    /// that is behind the change log and due is pushed.
+    #[tokio::test]
+    async fn only_started_feeds_that_are_behind_and_due_are_pushed() {
+        async fn exec(processes: &Processes, sql: &str) {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).execute(processes.pool()).await.unwrap();
+        }
+        let processes = Processes::new(
+            crate::store::Store::open_in_memory().await.unwrap(),
+            "did:web:p.example",
+            "http://127.0.0.1:9",
+        );
+        let address = serde_json::to_string(&feed_inbox_address("http://c.example", "urn:t:1").unwrap()).unwrap();
+        sqlx::query(
+            "INSERT INTO transfers (pid, side, state, agreement_id, format, data_address, history, created_at,
+             updated_at) VALUES ('urn:t:1', 'provider', 'SUSPENDED', 'urn:a:1', 'HttpData-PUSH', ?, '[]', 'x', 'x')",
+        )
+        .bind(address)
+        .execute(processes.pool())
+        .await
+        .unwrap();
+        exec(
+            &processes,
+            "INSERT INTO feed_pushes (transfer_pid, dataset_id, updated_at) VALUES ('urn:t:1', 'work:a', 'x')",
+        )
+        .await;
+        exec(
+            &processes,
+            "INSERT INTO media_changes (entity, entity_id, work_id, op, at) VALUES ('work', 'a', 'a', 'upsert', 'x')",
+        )
+        .await;
+        let due_pids = async || due(&processes).await.unwrap().into_iter().map(|f| f.pid).collect::<Vec<_>>();
+
+        assert!(due_pids().await.is_empty(), "a SUSPENDED feed gets nothing");
+        exec(&processes, "UPDATE transfers SET state = 'STARTED'").await;
+        assert_eq!(due_pids().await, ["urn:t:1"], "resumed, it is behind the change log");
+        let pushed = due(&processes).await.unwrap().remove(0);
+        assert_eq!((pushed.dataset_id.as_str(), pushed.after), ("work:a", 0));
+        assert!(wants_feed(pushed.address.as_ref()), "{:?}", pushed.address);
+        exec(&processes, "UPDATE feed_pushes SET next_attempt_ms = 9223372036854775807").await;
+        assert!(due_pids().await.is_empty(), "a failed push waits for its retry");
+        exec(
+            &processes,
+            "UPDATE feed_pushes SET next_attempt_ms = 0, after_seq = (SELECT MAX(seq) FROM media_changes)",
+        )
+        .await;
+        assert!(due_pids().await.is_empty(), "a feed that has every change is not pushed");
+        for state in ["COMPLETED", "TERMINATED", "REQUESTED"] {
+            exec(&processes, "UPDATE feed_pushes SET after_seq = 0").await;
+            exec(&processes, &format!("UPDATE transfers SET state = '{state}'")).await;
+            assert!(due_pids().await.is_empty(), "a {state} feed gets nothing");
+        }
+        exec(&processes, "UPDATE transfers SET state = 'STARTED', side = 'consumer'").await;
+        assert!(due_pids().await.is_empty(), "a feed we consume is not ours to push");
+    }
+
     #[test]
     fn only_a_feed_inbox_address_asks_for_the_feed() {
         let feed = feed_inbox_address("http://c.example", "urn:t:1").unwrap();
