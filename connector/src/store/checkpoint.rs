@@ -36,7 +36,7 @@ const IDLE_TICK: Duration = Duration::from_millis(100);
 /// before left it (the same number of frames, all of them copied).
 fn pause(before: Option<Pass>, now: &Pass) -> Duration {
     let unchanged = before.is_some_and(|b| b.frames == now.frames) && now.copied == now.frames;
-    if unchanged && !now.held { IDLE_TICK } else { BUSY_TICK }
+    if unchanged && now.held.is_none() { IDLE_TICK } else { BUSY_TICK }
 }
 
 /// What a pass did.
@@ -46,10 +46,8 @@ pub(crate) struct Pass {
     pub frames: i64,
     /// Frames of those now in the database file.
     pub copied: i64,
-    /// Whether the pass finished with the writers held.
-    pub held: bool,
-    /// How long the writers were held (zero when they were not).
-    pub held_for: Duration,
+    /// How long the pass held the writers, when it finished with them held.
+    pub held: Option<Duration>,
 }
 
 /// One pass: a checkpoint while writers go on, then, if the WAL holds `restart_at` frames or more
@@ -58,7 +56,7 @@ pub(crate) struct Pass {
 pub(crate) fn pass(db: &Connection, restart_at: i64, hold: &dyn Fn(&mut dyn FnMut())) -> Result<Pass, rusqlite::Error> {
     let (frames, copied) = passive(db)?;
     if frames < restart_at {
-        return Ok(Pass { frames, copied, held: false, held_for: Duration::ZERO });
+        return Ok(Pass { frames, copied, held: None });
     }
     let mut held = None;
     hold(&mut || {
@@ -66,11 +64,9 @@ pub(crate) fn pass(db: &Connection, restart_at: i64, hold: &dyn Fn(&mut dyn FnMu
         held = Some((passive(db), began.elapsed()));
     });
     // A `hold` that did not run the pass leaves the WAL as the first checkpoint left it.
-    let Some((outcome, held_for)) = held else {
-        return Ok(Pass { frames, copied, held: false, held_for: Duration::ZERO });
-    };
+    let Some((outcome, held_for)) = held else { return Ok(Pass { frames, copied, held: None }) };
     let (frames, copied) = outcome?;
-    Ok(Pass { frames, copied, held: true, held_for })
+    Ok(Pass { frames, copied, held: Some(held_for) })
 }
 
 /// `PRAGMA wal_checkpoint(PASSIVE)`: (frames in the WAL, frames copied); it never waits for a lock.
@@ -103,17 +99,17 @@ pub(crate) fn start<W: Send + Sync + 'static>(
         let (mut wait, mut last) = (IDLE_TICK, None);
         loop {
             std::thread::sleep(wait);
-            let Some(held) = writers.upgrade() else { return };
+            let Some(live) = writers.upgrade() else { return };
             let began = std::time::Instant::now();
-            match pass(&db, RESTART_AT, &|run: &mut dyn FnMut()| hold(&held, run)) {
+            match pass(&db, RESTART_AT, &|run: &mut dyn FnMut()| hold(&live, run)) {
                 Ok(done) => {
-                    if done.held {
+                    if let Some(held_for) = done.held {
                         // How long changes stood still: what a latency tail is to be lined up against.
                         tracing::debug!(
                             frames = done.frames,
                             copied = done.copied,
                             pass_us = began.elapsed().as_micros() as u64,
-                            held_us = done.held_for.as_micros() as u64,
+                            held_us = held_for.as_micros() as u64,
                             "WAL copied with the writers held; it starts again"
                         );
                     }
@@ -156,16 +152,16 @@ mod tests {
 
     #[test]
     fn passes_follow_closely_while_the_wal_grows_and_slowly_once_it_is_still() {
-        let pass = |frames, copied, held| Pass { frames, copied, held, held_for: Duration::ZERO };
+        let seen = |frames, copied, held: bool| Pass { frames, copied, held: held.then_some(Duration::ZERO) };
         // The first pass, or one that found new frames: the WAL is being written.
-        assert_eq!(pause(None, &pass(0, 0, false)), BUSY_TICK);
-        assert_eq!(pause(Some(pass(100, 100, false)), &pass(140, 140, false)), BUSY_TICK);
+        assert_eq!(pause(None, &seen(0, 0, false)), BUSY_TICK);
+        assert_eq!(pause(Some(seen(100, 100, false)), &seen(140, 140, false)), BUSY_TICK);
         // A reader kept some frames from being copied: go again soon to finish.
-        assert_eq!(pause(Some(pass(140, 120, false)), &pass(140, 130, false)), BUSY_TICK);
+        assert_eq!(pause(Some(seen(140, 120, false)), &seen(140, 130, false)), BUSY_TICK);
         // The WAL just started again: the writers were busy enough to fill it.
-        assert_eq!(pause(Some(pass(16_400, 16_400, false)), &pass(16_400, 16_400, true)), BUSY_TICK);
+        assert_eq!(pause(Some(seen(16_400, 16_400, false)), &seen(16_400, 16_400, true)), BUSY_TICK);
         // Nothing written since the pass before, and all of it copied: idle.
-        assert_eq!(pause(Some(pass(140, 140, false)), &pass(140, 140, false)), IDLE_TICK);
+        assert_eq!(pause(Some(seen(140, 140, false)), &seen(140, 140, false)), IDLE_TICK);
     }
 
     #[test]
@@ -179,7 +175,7 @@ mod tests {
             run();
         })
         .unwrap();
-        assert!(!done.held && held.get() == 0, "{done:?}");
+        assert!(done.held.is_none() && held.get() == 0, "{done:?}");
         assert!(done.frames >= 100 && done.copied == done.frames, "{done:?}");
     }
 
@@ -200,7 +196,7 @@ mod tests {
         .unwrap();
         assert_eq!(held.get(), 1);
         // The held pass copied what was committed after the first (which had copied everything before).
-        assert!(done.held && done.frames >= 10 && done.copied == done.frames, "{done:?}");
+        assert!(done.held.is_some() && done.frames >= 10 && done.copied == done.frames, "{done:?}");
         // Everything was copied, so the next commit writes the WAL from its first frame again.
         write_pages(&writer, 1);
         let (frames, _) = passive(&checkpoints).unwrap();
