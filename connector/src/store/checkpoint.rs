@@ -33,9 +33,9 @@ const BUSY_TICK: Duration = Duration::from_millis(10);
 const IDLE_TICK: Duration = Duration::from_millis(100);
 
 /// The pause before the next pass: short while the WAL is being written, long once a pass found it as the pass
-/// before left it (the same number of frames, all of them copied).
+/// before left it (no new frame, none more copied: all done, or the rest kept back by a long read).
 fn pause(before: Option<Pass>, now: &Pass) -> Duration {
-    let unchanged = before.is_some_and(|b| b.frames == now.frames) && now.copied == now.frames;
+    let unchanged = before.is_some_and(|b| (b.frames, b.copied) == (now.frames, now.copied));
     if unchanged && now.held.is_none() { IDLE_TICK } else { BUSY_TICK }
 }
 
@@ -162,6 +162,8 @@ mod tests {
         assert_eq!(pause(Some(seen(16_400, 16_400, false)), &seen(16_400, 16_400, true)), BUSY_TICK);
         // Nothing written since the pass before, and all of it copied: idle.
         assert_eq!(pause(Some(seen(140, 140, false)), &seen(140, 140, false)), IDLE_TICK);
+        // Nothing written, and a long read still keeps the same frames back: no use trying every 10 ms.
+        assert_eq!(pause(Some(seen(140, 130, false)), &seen(140, 130, false)), IDLE_TICK);
     }
 
     #[test]
