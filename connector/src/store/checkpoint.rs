@@ -26,8 +26,8 @@ pub(crate) const RESTART_AT: i64 = 16_384;
 /// The pause between passes while the WAL grows. Shorter than the idle tick because the held pass copies what
 /// was committed during the pass before it and both wait for `fsync`s of what they wrote: at 1,000
 /// negotiations/s, passes every 100 ms held the writers 3.3–6.3 ms each, every 10 ms 1.1–3.9 ms, and the
-/// paced p99 went from 12–18 to 7–10 ms (2 ms was worse again: more `fsync`s than the disk keeps up with;
-/// BENCHMARKS.md).
+/// paced p99 went from 10–21 ms (mean 15) to 7–10 ms (mean 9) (2 ms was worse again: more `fsync`s than the
+/// disk keeps up with; BENCHMARKS.md).
 const BUSY_TICK: Duration = Duration::from_millis(10);
 /// The pause after a pass that found nothing new: an idle connector wakes up ten times a second.
 const IDLE_TICK: Duration = Duration::from_millis(100);
